@@ -1,0 +1,90 @@
+"""Read and validate a bundle's config.json (and exec's process.json) without jsonschema."""
+
+import json
+import os
+
+from spec._config_validator import check_config, check_process
+
+
+class ConfigError(Exception):
+    """A config.json that cannot be used; str() is one line meant for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.splitlines()))
+
+
+def validate_config(cfg: dict) -> None:
+    """Raise ConfigError naming the first schema violation in cfg, e.g. at process.args."""
+    problem = check_config(cfg)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def validate_process(proc: dict) -> None:
+    """Raise ConfigError if proc is not a valid process object (as given to exec)."""
+    problem = check_process(proc)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def load_config(bundle_dir: str) -> dict:
+    """Parse and validate <bundle_dir>/config.json; ConfigError says what is wrong."""
+    path = os.path.join(bundle_dir, "config.json")
+    try:
+        cfg = _read_json(path)
+    except FileNotFoundError:
+        if not os.path.isdir(bundle_dir):
+            raise ConfigError(f"bundle {bundle_dir}: no such directory") from None
+        raise ConfigError(f"JSON specification file {path} not found") from None
+    except NotADirectoryError:
+        raise ConfigError(f"bundle {bundle_dir}: not a directory") from None
+    _validated(path, cfg, check_config)
+    return cfg
+
+
+def load_process(path: str) -> dict:
+    """Parse and validate a process.json file as given to `exec --process`."""
+    try:
+        proc = _read_json(path)
+    except FileNotFoundError:
+        raise ConfigError(f"open {path}: no such file or directory") from None
+    _validated(path, proc, check_process)
+    return proc
+
+
+def _validated(path: str, doc: object, check) -> None:
+    problem = check(doc)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_json(path: str) -> object:
+    """Parse path as strict JSON (no NaN/Infinity, like runc); ConfigError on bad input."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except IsADirectoryError:
+        raise ConfigError(f"read {path}: is a directory") from None
+    except OSError as e:
+        reason = (e.strerror or str(e)).lower()
+        raise ConfigError(f"open {path}: {reason}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not valid UTF-8 at byte {e.start}") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+        ) from None
+    except ValueError as e:
+        raise ConfigError(f"{path}: invalid JSON: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None

@@ -1,0 +1,1 @@
+"""One module per lifecycle operation (create, start, kill, delete, ...)."""

@@ -1,0 +1,59 @@
+"""A container as the store knows it: its state, status and OCI state document."""
+
+from __future__ import annotations
+
+import os
+
+from runtime import SPEC_VERSION
+from runtime.errors import NotExistError
+from runtime.state import status as status_mod
+from runtime.state.store import CONFIG, STATE, Lock, Store, read_json, write_json
+
+
+class Container:
+    def __init__(self, store: Store, container_id: str) -> None:
+        self.id = container_id
+        self.store = store
+        self.dir = store.path(container_id)
+        self.state: dict = {}
+
+    @classmethod
+    def load(cls, store: Store, container_id: str) -> Container:
+        c = cls(store, container_id)
+        if not os.path.isdir(c.dir):
+            raise NotExistError()
+        c.state = read_json(c.dir, STATE)
+        return c
+
+    def lock(self) -> Lock:
+        return Lock(self.dir)
+
+    def save(self) -> None:
+        write_json(self.dir, STATE, self.state)
+
+    def config(self) -> dict:
+        return read_json(self.dir, CONFIG)
+
+    @property
+    def pid(self) -> int:
+        return int(self.state.get("pid", 0))
+
+    def status(self) -> str:
+        return status_mod.status(self.state, self.dir)
+
+    def oci_state(self) -> dict:
+        """The state document: the spec's fields plus runc's rootfs, created, owner."""
+        st = self.status()
+        doc = {
+            "ociVersion": SPEC_VERSION,
+            "id": self.id,
+            "pid": self.pid if st != "stopped" else 0,
+            "status": st,
+            "bundle": self.state.get("bundle", ""),
+            "rootfs": self.state.get("rootfs", ""),
+            "created": self.state.get("created", ""),
+            "owner": self.state.get("owner", ""),
+        }
+        if self.state.get("annotations"):
+            doc["annotations"] = self.state["annotations"]
+        return doc

@@ -1,0 +1,231 @@
+"""create: set up a container from its bundle and leave its init waiting for `start`.
+
+The runtime spawns the init through the native plan and drives it through
+its sync points (see runtime/process/init_plan.py).  Anything that fails
+rolls back everything created so far: process, cgroups, state directory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from runtime import SPEC_VERSION
+from runtime.errors import PyruncError
+from runtime.lifecycle import hooks
+from runtime.log import log
+from runtime.process import init_plan, parent
+from runtime.process.cgroup_mount import make_handler
+from runtime.process.namespaces import KINDS, Namespaces
+from runtime.state.status import start_time
+from runtime.state.store import CONFIG, START_SOCKET, Store, validate_id, write_json
+
+
+def load_bundle_config(bundle: str) -> dict:
+    from spec.config import ConfigError, load_config
+
+    try:
+        return load_config(bundle)
+    except ConfigError as e:
+        raise PyruncError(str(e)) from None
+
+
+def rfc3339_now() -> str:
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
+
+
+class Creation:
+    """One `create`: each step records what it made, so rollback() can undo it."""
+
+    def __init__(self, ctx, container_id: str, bundle: str, *, pid_file: str = "",
+                 console_socket: str = "", no_pivot: bool = False, preserve_fds: int = 0) -> None:
+        self.ctx = ctx
+        self.id = container_id
+        self.bundle = bundle
+        self.pid_file = os.path.abspath(pid_file) if pid_file else ""
+        self.console_socket = console_socket
+        self.no_pivot = no_pivot
+        self.preserve_fds = preserve_fds
+        self.dir = ""
+        self.cgroup = None
+        self.channel = None
+        self.pid = 0
+        self.state: dict = {}
+
+    # -- the steps ---------------------------------------------------------
+    def run(self) -> int:
+        validate_id(self.id)
+        config = load_bundle_config(self.bundle)
+        self.config = config
+        process = config.get("process")
+        if not process or not process.get("args"):
+            raise PyruncError("process.args must be set in config.json to create a container")
+        if process.get("terminal") and not self.console_socket:
+            raise PyruncError("cannot allocate tty if runc will detach without setting "
+                              "console socket")
+        rootfs = init_plan.rootfs_path(config, self.bundle)
+        if not os.path.isdir(rootfs):
+            raise PyruncError(f"rootfs ({rootfs}) does not exist")
+        ns = Namespaces(config)
+        rlimits = parent.check_rlimits(process)
+
+        self.dir = Store(self.ctx.root).create_dir(self.id)
+        me = os.getpid()
+        self.state = {
+            "id": self.id, "pid": 0, "bundle": self.bundle, "rootfs": rootfs,
+            "created": rfc3339_now(), "owner": "",
+            "annotations": config.get("annotations") or {},
+            "creating": True, "creator": {"pid": me, "start": start_time(me)},
+        }
+        write_json(self.dir, CONFIG, config)
+        self._save()
+        self._create_cgroups(config)
+
+        listener = _listen(os.path.join(self.dir, START_SOCKET))
+        joined = ns.open_joined()
+        try:
+            opts = init_plan.InitOptions(
+                bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
+                no_pivot=self.no_pivot, preserve_fds=self.preserve_fds,
+                has_hooks=hooks.has_any(config, "prestart", "createRuntime", "createContainer"),
+                cgroup_mount=make_handler(self.state["cgroup"]))
+            plan = init_plan.build(config, ns, joined, opts)
+            from runtime.native.channel import Channel
+
+            self.channel = Channel(plan)
+            self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
+        finally:
+            os.close(listener)
+            for _, fd, _ in joined:
+                os.close(fd)
+        self.state["pid"] = self.pid
+        self.state["pid_start"] = start_time(self.pid)
+        self._save()
+        self._drive(config, ns, rlimits)
+        return self.pid
+
+    def _create_cgroups(self, config: dict) -> None:
+        from runtime.cgroups import CgroupError, for_container
+
+        linux = config.get("linux") or {}
+        try:
+            mgr = for_container(self.id, linux.get("cgroupsPath"),
+                                systemd=self.ctx.systemd_cgroup,
+                                rootless=self.ctx.rootless == "true")
+            self.cgroup = mgr
+            mgr.create()
+        except CgroupError as e:
+            raise PyruncError(str(e)) from None
+        self.state["cgroup"] = mgr.to_state()
+        self._save()
+
+    def _drive(self, config: dict, ns: Namespaces, rlimits: list) -> None:
+        """Answer the child's sync points until it waits for `start`."""
+        from runtime.cgroups import CgroupError
+
+        linux = config.get("linux") or {}
+        process = config["process"]
+        assert self.channel is not None and self.cgroup is not None
+        while True:
+            name, fd = self.channel.wait_sync()
+            try:
+                if name == "cgroups":
+                    self.cgroup.apply(self.pid)
+                    if "user" in ns.new:
+                        parent.write_id_mappings(self.pid, linux)
+                elif name == "hooks":
+                    self._run_create_hooks(config, ns)
+                elif name == "ready":
+                    self.cgroup.set(linux.get("resources") or {},
+                                    linux_devices=linux.get("devices"))
+                    parent.set_rlimits(self.pid, rlimits,
+                                       [r["type"] for r in process.get("rlimits") or []])
+                    if "oomScoreAdj" in process:
+                        parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
+                elif name == "waiting":
+                    del self.state["creating"]
+                    del self.state["creator"]
+                    self._save()
+                    if self.pid_file:
+                        _write_pid_file(self.pid_file, self.pid)
+                    self.channel.ack()
+                    return
+            except CgroupError as e:
+                raise PyruncError(str(e)) from None
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+            self.channel.ack()
+
+    def _run_create_hooks(self, config: dict, ns: Namespaces) -> None:
+        st = self.oci_state("creating")
+        hooks.run("prestart", config, st)
+        hooks.run("createRuntime", config, st)
+        nstypes = 0
+        for kind in ns.new | set(ns.joined):
+            nstypes |= KINDS[kind][0]
+        hooks.run("createContainer", config, st, ns_pid=self.pid, nstypes=nstypes)
+
+    def oci_state(self, status: str) -> dict:
+        doc = {"ociVersion": SPEC_VERSION, "id": self.id, "status": status, "pid": self.pid,
+               "bundle": self.bundle}
+        if self.state.get("annotations"):
+            doc["annotations"] = self.state["annotations"]
+        return doc
+
+    def _save(self) -> None:
+        write_json(self.dir, "state.json", self.state)
+
+    # -- undo ----------------------------------------------------------------
+    def rollback(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+        if self.cgroup is not None:
+            try:
+                self.cgroup.destroy()
+            except Exception as e:  # noqa: BLE001 - report, keep undoing
+                log.warning(f"remove cgroups: {e}")
+        if self.dir:
+            import shutil
+
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _listen(path: str) -> int:
+    from runtime.native import lib
+
+    fd = lib.pyrunc_listen_unix(path.encode())
+    if fd < 0:
+        raise PyruncError(f"listen on {path}: {os.strerror(-fd)}")
+    return fd
+
+
+def _write_pid_file(path: str, pid: int) -> None:
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}")
+    try:
+        with open(tmp, "w") as f:
+            f.write(str(pid))
+        os.rename(tmp, path)
+    except OSError as e:
+        raise PyruncError(f"write pid file {path}: {e.strerror}") from None
+
+
+def create(ctx, container_id: str, bundle: str, **kwargs) -> int:
+    """Create the container; returns the init's pid.  Leaves nothing behind on failure."""
+    c = Creation(ctx, container_id, os.path.abspath(bundle or "."), **kwargs)
+    try:
+        pid = c.run()
+    except BaseException:
+        c.rollback()
+        raise
+    if c.channel is not None:
+        c.channel.close()
+    return pid

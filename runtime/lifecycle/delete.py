@@ -1,0 +1,84 @@
+"""delete: remove a stopped container (with --force, kill it first): poststop hooks,
+cgroups and the state directory.  Works on whatever a crashed create left."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+from runtime.errors import NotExistError, PyruncError
+from runtime.lifecycle import hooks
+from runtime.lifecycle.container import Container
+from runtime.lifecycle.kill import signal_all
+from runtime.lifecycle.process_wait import open_pidfd, wait_exit
+from runtime.log import log
+from runtime.state.store import Store
+
+
+def delete(ctx, container_id: str, force: bool = False) -> None:
+    store = Store(ctx.root)
+    try:
+        c = Container.load(store, container_id)
+    except NotExistError:
+        if force and os.path.isdir(store.path(container_id)):
+            # A create that crashed before writing any state: only the directory.
+            shutil.rmtree(store.path(container_id), ignore_errors=True)
+            return
+        if force:
+            return
+        raise
+    with c.lock():
+        status = c.status()
+        if status in ("running", "paused", "creating") and not force:
+            raise PyruncError(
+                f"cannot delete container {container_id} that is not stopped: {status}")
+        if status != "stopped" or c.pid:
+            _kill_and_wait(c)
+        destroy(c)
+
+
+def _kill_and_wait(c: Container) -> None:
+    creator = (c.state.get("creator") or {}).get("pid", 0)
+    if creator and c.state.get("creating") and c.status() == "creating":
+        # A create in progress: stop its runtime too, it would recreate things.
+        try:
+            os.kill(creator, signal.SIGKILL)
+        except OSError:
+            pass
+    fd = open_pidfd(c.pid, c.state.get("pid_start")) if c.pid else -1
+    if fd >= 0:
+        try:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if not wait_exit(fd, 10):
+                raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
+        finally:
+            os.close(fd)
+    # Without its own pid namespace the container's other processes survive
+    # the init: kill them through the cgroup.
+    signal_all(c, signal.SIGKILL)
+
+
+def destroy(c: Container) -> None:
+    try:
+        config = c.config()
+    except PyruncError:
+        config = {}
+    cg = c.state.get("cgroup")
+    if cg:
+        from runtime.cgroups import from_state
+
+        try:
+            from_state(cg).destroy()
+        except Exception as e:  # noqa: BLE001
+            raise PyruncError(f"remove cgroups of {c.id}: {e}") from None
+    if hooks.has_any(config, "poststop") and not c.state.get("creating"):
+        st = c.oci_state()
+        st["status"] = "stopped"
+        hooks.run("poststop", config, st, warn_only=True)
+    shutil.rmtree(c.dir, ignore_errors=True)
+    if os.path.exists(c.dir):
+        log.warning(f"could not remove {c.dir}")

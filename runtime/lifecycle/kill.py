@@ -1,0 +1,53 @@
+"""kill: send a signal to the init, or with --all to every process of the container."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from runtime.errors import PyruncError
+from runtime.lifecycle.container import Container
+from runtime.lifecycle.process_wait import open_pidfd
+from runtime.state.store import Store
+
+
+def kill(ctx, container_id: str, sig: int, all_processes: bool = False) -> None:
+    c = Container.load(Store(ctx.root), container_id)
+    status = c.status()
+    if status == "stopped" and not all_processes:
+        raise PyruncError("container not running")
+    if all_processes:
+        signal_all(c, sig)
+        return
+    fd = open_pidfd(c.pid, c.state.get("pid_start"))
+    if fd < 0:
+        raise PyruncError("container not running")
+    try:
+        signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:
+        raise PyruncError("container not running") from None
+    except OSError as e:
+        raise PyruncError(f"kill: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def signal_all(c: Container, sig: int) -> None:
+    """Signal every process in the container's cgroup (frozen ones are thawed after)."""
+    cg = c.state.get("cgroup")
+    if not cg:
+        return
+    from runtime.cgroups import from_state
+
+    mgr = from_state(cg)
+    for pid in mgr.pids():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    if sig == signal.SIGKILL:
+        try:
+            if mgr.is_frozen():
+                mgr.thaw()
+        except Exception:  # noqa: BLE001 - best effort, like runc
+            pass

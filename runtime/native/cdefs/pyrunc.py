@@ -1,0 +1,56 @@
+"""Declarations of csrc/pyrunc.h: the plan, the sync messages, the parent-side calls."""
+
+INCLUDES = '#include "pyrunc.h"'
+
+CDEF = """
+typedef int... pid_t;
+enum pyrunc_op_kind {
+    OP_SYNC, OP_SETNS, OP_UNSHARE, OP_SETSID, OP_SETRESUID, OP_SETRESGID, OP_LOOPBACK_UP,
+    OP_MOUNT, OP_OPEN_ROOT, OP_MKDIR_IN_ROOT, OP_MKFILE_IN_ROOT, OP_MOUNT_IN_ROOT,
+    OP_MKNOD_IN_ROOT, OP_BIND_DEV_IN_ROOT, OP_SYMLINK_IN_ROOT, OP_PIVOT_ROOT, OP_CHROOT,
+    OP_REMOUNT, OP_MASK_PATH, OP_READONLY_PATH, OP_SETHOSTNAME, OP_SETDOMAINNAME,
+    OP_WRITE_FILE, OP_NO_NEW_PRIVS, OP_PERSONALITY, OP_KEEPCAPS, OP_CAP_BOUNDING, OP_CAPSET,
+    OP_CAP_AMBIENT, OP_SETGROUPS, OP_UMASK, OP_CHDIR, OP_CLOSE_FDS, OP_LOOKUP,
+    OP_CLEAR_PDEATHSIG, OP_WAIT_START, OP_SECCOMP, OP_EXEC, ...
+};
+
+struct pyrunc_op {
+    int kind;
+    int fd;
+    unsigned long flags;
+    long long n[4];
+    const char *s[4];
+    char *const *v[2];
+    const void *data;
+    size_t len;
+};
+
+struct pyrunc_plan {
+    int sync_fd;
+    unsigned long clone_flags;
+    int stage1;
+    const struct pyrunc_op *pre_ops;
+    size_t n_pre;
+    const struct pyrunc_op *ops;
+    size_t n_ops;
+};
+
+enum pyrunc_msg_type { MSG_SYNC, MSG_ACK, MSG_ABORT, MSG_ERROR, MSG_CHILD_PID, MSG_FD, ... };
+
+struct pyrunc_msg {
+    int type;
+    int op_index;
+    int err;
+    long long value;
+    char text[480];
+};
+
+pid_t pyrunc_spawn(const struct pyrunc_plan *plan);
+int pyrunc_socketpair(int fds[2]);
+int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
+int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);
+int pyrunc_listen_unix(const char *path);
+int pyrunc_connect_unix(const char *path);
+pid_t pyrunc_spawn_in_ns(pid_t target, int nstypes, const char *path, char *const argv[],
+                         char *const envp[], int stdin_fd);
+"""

@@ -1,0 +1,91 @@
+"""The parent's side of the sync socket with a spawning container process."""
+
+from __future__ import annotations
+
+import os
+
+from runtime.errors import PyruncError
+from runtime.native import ffi, lib
+from runtime.native.plan import Plan
+
+
+class ChildError(PyruncError):
+    """The child failed at an operation of its plan."""
+
+    def __init__(self, msg: str, err: int) -> None:
+        super().__init__(msg)
+        self.errno = err
+
+
+class Channel:
+    """Spawn a plan and talk to the child: wait for syncs, ack them, collect errors."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        fds = ffi.new("int[2]")
+        r = lib.pyrunc_socketpair(fds)
+        if r < 0:
+            raise PyruncError(f"socketpair: {os.strerror(-r)}")
+        self.fd, self.child_fd = fds[0], fds[1]
+        self.pid = 0
+        self.stage1_pid = 0
+
+    def spawn(self, stage1: bool) -> int:
+        cplan = self.plan.to_c(self.child_fd, stage1)
+        pid = lib.pyrunc_spawn(cplan)
+        os.close(self.child_fd)
+        self.child_fd = -1
+        if pid < 0:
+            raise PyruncError(f"clone: {os.strerror(-pid)}")
+        if not stage1:
+            self.pid = pid
+            return pid
+        self.stage1_pid = pid
+        msg, _ = self.recv()
+        _, status = os.waitpid(pid, 0)
+        self.stage1_pid = 0
+        if msg.type != lib.MSG_CHILD_PID:
+            raise PyruncError("stage 1 did not report the container pid")
+        self.pid = int(msg.value)
+        return self.pid
+
+    def recv(self, timeout_ms: int = -1):
+        msg = ffi.new("struct pyrunc_msg *")
+        fdp = ffi.new("int *", -1)
+        r = lib.pyrunc_recv_msg(self.fd, msg, fdp, timeout_ms)
+        if r < 0:
+            raise PyruncError(f"reading from the container process: {os.strerror(-r)}")
+        if msg.type == lib.MSG_ERROR:
+            what = ffi.string(msg.text).decode(errors="replace") or self.plan.describe(
+                msg.op_index)
+            err = int(msg.err)
+            raise ChildError(f"{what}: {os.strerror(err)}" if err else what, err)
+        return msg, fdp[0]
+
+    def wait_sync(self) -> tuple[str, int]:
+        """Wait for the child's next sync point; returns (name, fd passed or -1)."""
+        msg, fd = self.recv()
+        if msg.type == lib.MSG_FD:
+            return "fd", fd
+        if msg.type != lib.MSG_SYNC:
+            raise PyruncError(f"unexpected message {msg.type} from the container process")
+        return self.plan.sync_ids.get(int(msg.value), "?"), fd
+
+    def _send(self, kind: int) -> None:
+        msg = ffi.new("struct pyrunc_msg *")
+        msg.type = kind
+        r = lib.pyrunc_send_msg(self.fd, msg, -1)
+        if r < 0:
+            raise PyruncError(f"writing to the container process: {os.strerror(-r)}")
+
+    def ack(self) -> None:
+        self._send(lib.MSG_ACK)
+
+    def close(self) -> None:
+        for fd in (self.fd, self.child_fd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.fd = self.child_fd = -1

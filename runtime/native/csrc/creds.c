@@ -1,0 +1,91 @@
+/* Credentials: groups, capabilities, no_new_privs, personality, umask. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pyrunc.h"
+
+int op_no_new_privs(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    (void)op;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return op_fail(ctx, "prctl(PR_SET_NO_NEW_PRIVS)");
+    return 0;
+}
+
+int op_personality(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    if (personality((unsigned long)op->n[0]) < 0)
+        return op_fail(ctx, "personality 0x%llx", op->n[0]);
+    return 0;
+}
+
+int op_keepcaps(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    if (prctl(PR_SET_KEEPCAPS, (unsigned long)op->n[0], 0, 0, 0) < 0)
+        return op_fail(ctx, "prctl(PR_SET_KEEPCAPS)");
+    return 0;
+}
+
+/* Drop from the bounding set every capability not in the mask n[0]. */
+int op_cap_bounding(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    unsigned long long keep = (unsigned long long)op->n[0];
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ULL << cap))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) /* beyond the kernel's last capability */
+                break;
+            return op_fail(ctx, "drop capability %d from the bounding set", cap);
+        }
+    }
+    return 0;
+}
+
+int op_capset(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_data_struct data[2];
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = (unsigned int)((unsigned long long)op->n[0] >> (32 * i));
+        data[i].permitted = (unsigned int)((unsigned long long)op->n[1] >> (32 * i));
+        data[i].inheritable = (unsigned int)((unsigned long long)op->n[2] >> (32 * i));
+    }
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return op_fail(ctx, "capset");
+    return 0;
+}
+
+/* Ambient capabilities need the capability in permitted and inheritable;
+ * like runc, a raise the kernel refuses is skipped. */
+int op_cap_ambient(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    unsigned long long mask = (unsigned long long)op->n[0];
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return op_fail(ctx, "clear ambient capabilities");
+    for (int cap = 0; cap < 64; cap++)
+        if (mask & (1ULL << cap))
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    return 0;
+}
+
+int op_setgroups(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    if (setgroups(op->len, (const gid_t *)op->data) < 0)
+        return op_fail(ctx, "setgroups");
+    return 0;
+}
+
+int op_umask(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    (void)ctx;
+    umask((mode_t)op->n[0]);
+    return 0;
+}

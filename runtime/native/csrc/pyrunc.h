@@ -1,0 +1,172 @@
+/*
+ * pyrunc native hot path: the code that runs between clone() and execve().
+ *
+ * Python builds a *plan*: an ordered list of small operations (mount this,
+ * set that uid, wait for the parent, ...).  The child runs only C: it walks
+ * the list, one syscall step per operation, and reports the first failure
+ * (operation index, errno, message) back over the sync socket.  The order of
+ * operations therefore lives in Python (runtime/process/init_plan.py), where
+ * it is easy to read; the C stays small and boring.
+ */
+#ifndef PYRUNC_H
+#define PYRUNC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Operation kinds.  Keep in sync with runtime/native/cdefs/plan.py. */
+enum pyrunc_op_kind {
+    OP_SYNC = 1,          /* n[0]=sync id: tell the parent, wait for its ack */
+    OP_SETNS,             /* fd, flags=nstype */
+    OP_UNSHARE,           /* flags=CLONE_NEW* */
+    OP_SETSID,
+    OP_SETRESUID,         /* n[0]=uid (real, effective, saved) */
+    OP_SETRESGID,         /* n[0]=gid */
+    OP_LOOPBACK_UP,
+    OP_MOUNT,             /* s[0]=source s[1]=target (absolute) s[2]=fstype s[3]=data, flags */
+    OP_OPEN_ROOT,         /* s[0]=rootfs path: later *_IN_ROOT ops resolve inside it */
+    OP_MKDIR_IN_ROOT,     /* s[0]=path, n[0]=mode */
+    OP_MKFILE_IN_ROOT,    /* s[0]=path */
+    OP_MOUNT_IN_ROOT,     /* like OP_MOUNT, target s[1] resolved inside the root */
+    OP_MKNOD_IN_ROOT,     /* s[0]=path n[0]=mode n[1]=dev n[2]=uid n[3]=gid */
+    OP_BIND_DEV_IN_ROOT,  /* s[0]=host device path, s[1]=path in root (user namespaces) */
+    OP_SYMLINK_IN_ROOT,   /* s[0]=link target, s[1]=link path */
+    OP_PIVOT_ROOT,        /* s[0]=rootfs */
+    OP_CHROOT,            /* s[0]=rootfs (--no-pivot: move mount and chroot) */
+    OP_REMOUNT,           /* s[1]=path (in the final root), flags: remount with these */
+    OP_MASK_PATH,         /* s[0]=path */
+    OP_READONLY_PATH,     /* s[0]=path */
+    OP_SETHOSTNAME,       /* s[0] */
+    OP_SETDOMAINNAME,     /* s[0] */
+    OP_WRITE_FILE,        /* s[0]=path s[1]=content */
+    OP_NO_NEW_PRIVS,
+    OP_PERSONALITY,       /* n[0] */
+    OP_KEEPCAPS,          /* n[0]=0|1 */
+    OP_CAP_BOUNDING,      /* n[0]=mask of capabilities to keep */
+    OP_CAPSET,            /* n[0]=effective n[1]=permitted n[2]=inheritable */
+    OP_CAP_AMBIENT,       /* n[0]=mask */
+    OP_SETGROUPS,         /* data=gid_t[], len=count */
+    OP_UMASK,             /* n[0] */
+    OP_CHDIR,             /* s[0]=cwd, checked to lie inside the root */
+    OP_CLOSE_FDS,         /* n[0]=first fd to mark close-on-exec */
+    OP_LOOKUP,            /* v[0]=argv v[1]=envp: find argv[0] in $PATH now */
+    OP_CLEAR_PDEATHSIG,
+    OP_WAIT_START,        /* fd=listening socket: block until `start` says go */
+    OP_SECCOMP,           /* data=struct sock_filter[], len=count, flags */
+    OP_EXEC,              /* v[0]=argv v[1]=envp */
+    OP__COUNT
+};
+
+struct pyrunc_op {
+    int kind;
+    int fd;
+    unsigned long flags;
+    long long n[4];
+    const char *s[4];
+    char *const *v[2];
+    const void *data;
+    size_t len;
+};
+
+struct pyrunc_plan {
+    int sync_fd;                    /* the child's end of the sync socket */
+    unsigned long clone_flags;      /* CLONE_NEW* of the namespaces created */
+    int stage1;                     /* fork first: run pre_ops (setns), then clone */
+    const struct pyrunc_op *pre_ops;
+    size_t n_pre;
+    const struct pyrunc_op *ops;
+    size_t n_ops;
+};
+
+/* Messages on the sync socket (SOCK_SEQPACKET, one struct per message). */
+enum pyrunc_msg_type {
+    MSG_SYNC = 1,      /* child -> parent: reached OP_SYNC n[0]; waits for MSG_ACK */
+    MSG_ACK,           /* parent -> child: go on */
+    MSG_ABORT,         /* parent -> child: give up and exit */
+    MSG_ERROR,         /* child -> parent: op failed */
+    MSG_CHILD_PID,     /* stage1 -> parent: pid of the container process */
+    MSG_FD,            /* child -> parent: an fd (SCM_RIGHTS), value=what it is */
+};
+
+struct pyrunc_msg {
+    int type;
+    int op_index;
+    int err;
+    long long value;
+    char text[480];
+};
+
+/* Parent side (called from Python through cffi). */
+pid_t pyrunc_spawn(const struct pyrunc_plan *plan);
+int pyrunc_socketpair(int fds[2]);
+int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
+int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);
+int pyrunc_listen_unix(const char *path);
+int pyrunc_connect_unix(const char *path);
+pid_t pyrunc_spawn_in_ns(pid_t target, int nstypes, const char *path, char *const argv[],
+                         char *const envp[], int stdin_fd);
+
+unsigned int pyrunc_libseccomp_version(void);
+
+/* Child side: internal. */
+struct child_ctx {
+    int sync_fd;
+    int root_fd;
+    int conn_fd;
+    int op_index;
+    const char *exec_path;
+    char exec_buf[4096];
+    char msg[400];
+};
+
+typedef int (*op_fn)(struct child_ctx *ctx, const struct pyrunc_op *op);
+
+/* Record a failure message; returns -1 with errno preserved. */
+int op_fail(struct child_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One function per operation, grouped by concern in the other .c files. */
+int op_sync(struct child_ctx *, const struct pyrunc_op *);
+int op_setns(struct child_ctx *, const struct pyrunc_op *);
+int op_unshare(struct child_ctx *, const struct pyrunc_op *);
+int op_setsid(struct child_ctx *, const struct pyrunc_op *);
+int op_setresuid(struct child_ctx *, const struct pyrunc_op *);
+int op_setresgid(struct child_ctx *, const struct pyrunc_op *);
+int op_loopback_up(struct child_ctx *, const struct pyrunc_op *);
+int op_mount(struct child_ctx *, const struct pyrunc_op *);
+int op_open_root(struct child_ctx *, const struct pyrunc_op *);
+int op_mkdir_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_mkfile_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_mount_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_mknod_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_bind_dev_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_symlink_in_root(struct child_ctx *, const struct pyrunc_op *);
+int op_pivot_root(struct child_ctx *, const struct pyrunc_op *);
+int op_chroot(struct child_ctx *, const struct pyrunc_op *);
+int op_remount(struct child_ctx *, const struct pyrunc_op *);
+int op_mask_path(struct child_ctx *, const struct pyrunc_op *);
+int op_readonly_path(struct child_ctx *, const struct pyrunc_op *);
+int op_sethostname(struct child_ctx *, const struct pyrunc_op *);
+int op_setdomainname(struct child_ctx *, const struct pyrunc_op *);
+int op_write_file(struct child_ctx *, const struct pyrunc_op *);
+int op_no_new_privs(struct child_ctx *, const struct pyrunc_op *);
+int op_personality(struct child_ctx *, const struct pyrunc_op *);
+int op_keepcaps(struct child_ctx *, const struct pyrunc_op *);
+int op_cap_bounding(struct child_ctx *, const struct pyrunc_op *);
+int op_capset(struct child_ctx *, const struct pyrunc_op *);
+int op_cap_ambient(struct child_ctx *, const struct pyrunc_op *);
+int op_setgroups(struct child_ctx *, const struct pyrunc_op *);
+int op_umask(struct child_ctx *, const struct pyrunc_op *);
+int op_chdir(struct child_ctx *, const struct pyrunc_op *);
+int op_close_fds(struct child_ctx *, const struct pyrunc_op *);
+int op_lookup(struct child_ctx *, const struct pyrunc_op *);
+int op_clear_pdeathsig(struct child_ctx *, const struct pyrunc_op *);
+int op_wait_start(struct child_ctx *, const struct pyrunc_op *);
+int op_seccomp(struct child_ctx *, const struct pyrunc_op *);
+int op_exec(struct child_ctx *, const struct pyrunc_op *);
+
+/* Shared helpers. */
+int resolve_in_root(struct child_ctx *ctx, const char *path, int flags);
+int reset_signals(void);
+
+#endif

@@ -1,0 +1,158 @@
+/* clone() the container process and run its plan; the parent side of the sync socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pyrunc.h"
+
+static const op_fn op_table[OP__COUNT] = {
+    [OP_SYNC] = op_sync,
+    [OP_SETNS] = op_setns,
+    [OP_UNSHARE] = op_unshare,
+    [OP_SETSID] = op_setsid,
+    [OP_SETRESUID] = op_setresuid,
+    [OP_SETRESGID] = op_setresgid,
+    [OP_LOOPBACK_UP] = op_loopback_up,
+    [OP_MOUNT] = op_mount,
+    [OP_OPEN_ROOT] = op_open_root,
+    [OP_MKDIR_IN_ROOT] = op_mkdir_in_root,
+    [OP_MKFILE_IN_ROOT] = op_mkfile_in_root,
+    [OP_MOUNT_IN_ROOT] = op_mount_in_root,
+    [OP_MKNOD_IN_ROOT] = op_mknod_in_root,
+    [OP_BIND_DEV_IN_ROOT] = op_bind_dev_in_root,
+    [OP_SYMLINK_IN_ROOT] = op_symlink_in_root,
+    [OP_PIVOT_ROOT] = op_pivot_root,
+    [OP_CHROOT] = op_chroot,
+    [OP_REMOUNT] = op_remount,
+    [OP_MASK_PATH] = op_mask_path,
+    [OP_READONLY_PATH] = op_readonly_path,
+    [OP_SETHOSTNAME] = op_sethostname,
+    [OP_SETDOMAINNAME] = op_setdomainname,
+    [OP_WRITE_FILE] = op_write_file,
+    [OP_NO_NEW_PRIVS] = op_no_new_privs,
+    [OP_PERSONALITY] = op_personality,
+    [OP_KEEPCAPS] = op_keepcaps,
+    [OP_CAP_BOUNDING] = op_cap_bounding,
+    [OP_CAPSET] = op_capset,
+    [OP_CAP_AMBIENT] = op_cap_ambient,
+    [OP_SETGROUPS] = op_setgroups,
+    [OP_UMASK] = op_umask,
+    [OP_CHDIR] = op_chdir,
+    [OP_CLOSE_FDS] = op_close_fds,
+    [OP_LOOKUP] = op_lookup,
+    [OP_CLEAR_PDEATHSIG] = op_clear_pdeathsig,
+    [OP_WAIT_START] = op_wait_start,
+    [OP_SECCOMP] = op_seccomp,
+    [OP_EXEC] = op_exec,
+};
+
+int op_fail(struct child_ctx *ctx, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    va_end(ap);
+    errno = saved;
+    return -1;
+}
+
+/* Raw clone without a new stack: behaves like fork() but takes namespace flags. */
+static pid_t raw_clone(unsigned long flags)
+{
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+static void report_error(struct child_ctx *ctx, int err)
+{
+    struct pyrunc_msg m = { .type = MSG_ERROR, .op_index = ctx->op_index, .err = err };
+    snprintf(m.text, sizeof(m.text), "%s", ctx->msg);
+    pyrunc_send_msg(ctx->sync_fd, &m, -1);
+    if (ctx->conn_fd >= 0) {
+        /* After `start` connected, it is the one waiting for our verdict. */
+        char line[600];
+        int n = snprintf(line, sizeof(line), "%s: %s", ctx->msg, strerror(err));
+        if (write(ctx->conn_fd, line, (size_t)n) < 0) { /* nobody left to tell */ }
+    }
+}
+
+static void run_ops(struct child_ctx *ctx, const struct pyrunc_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct pyrunc_op *op = &ops[i];
+        ctx->op_index = (int)i;
+        ctx->msg[0] = '\0';
+        if (op->kind <= 0 || op->kind >= OP__COUNT || op_table[op->kind] == NULL) {
+            errno = EINVAL;
+            op_fail(ctx, "unknown operation %d", op->kind);
+            report_error(ctx, EINVAL);
+            _exit(1);
+        }
+        if (op_table[op->kind](ctx, op) < 0) {
+            report_error(ctx, errno);
+            _exit(1);
+        }
+    }
+    /* A plan always ends in OP_EXEC; falling off the end is a plan bug. */
+    errno = EINVAL;
+    op_fail(ctx, "plan ended without exec");
+    report_error(ctx, EINVAL);
+    _exit(1);
+}
+
+static void child_main(const struct pyrunc_plan *plan)
+{
+    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1 };
+    /* Until the parent has recorded our pid, die with it rather than linger. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    reset_signals();
+    run_ops(&ctx, plan->ops, plan->n_ops);
+}
+
+/* Stage 1: join existing namespaces, then clone the container process as a
+ * sibling (CLONE_PARENT) so that it is a child of the runtime, report its
+ * pid and exit. */
+static void stage1_main(const struct pyrunc_plan *plan)
+{
+    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1 };
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    reset_signals();
+    for (size_t i = 0; i < plan->n_pre; i++) {
+        ctx.op_index = -1 - (int)i; /* negative: an index into pre_ops */
+        if (op_table[plan->pre_ops[i].kind](&ctx, &plan->pre_ops[i]) < 0) {
+            report_error(&ctx, errno);
+            _exit(1);
+        }
+    }
+    pid_t pid = raw_clone(plan->clone_flags | CLONE_PARENT);
+    if (pid < 0) {
+        op_fail(&ctx, "clone");
+        report_error(&ctx, errno);
+        _exit(1);
+    }
+    if (pid == 0)
+        child_main(plan);
+    struct pyrunc_msg m = { .type = MSG_CHILD_PID, .value = pid };
+    pyrunc_send_msg(plan->sync_fd, &m, -1);
+    _exit(0);
+}
+
+pid_t pyrunc_spawn(const struct pyrunc_plan *plan)
+{
+    pid_t pid = raw_clone(plan->stage1 ? 0 : plan->clone_flags);
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        if (plan->stage1)
+            stage1_main(plan);
+        child_main(plan);
+    }
+    return pid;
+}

@@ -1,0 +1,71 @@
+"""config.mounts -> plan operations, with destinations resolved inside the rootfs.
+
+Mirrors runc's mountToRootfs: bind mounts get their mountpoint created as a
+directory or a file after the source, and flags other than bind are applied
+by a remount; other filesystems are mounted with their flags and data.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from runtime.errors import PyruncError
+from runtime.native import lib
+from runtime.native.plan import Plan
+from runtime.process import mount_options
+
+# Flags a bind remount can change; MS_REC and MS_BIND stay with the first mount.
+_REMOUNT_MASK = ~(lib.MS_REC | lib.MS_REMOUNT | lib.MS_BIND)
+
+
+def is_bind(m: dict) -> bool:
+    opts = m.get("options") or []
+    return m.get("type") == "bind" or "bind" in opts or "rbind" in opts
+
+
+def bind_source(m: dict, bundle: str) -> str:
+    src = m.get("source") or ""
+    return src if os.path.isabs(src) else os.path.join(bundle, src)
+
+
+def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None) -> None:
+    dest = m.get("destination") or ""
+    if not dest:
+        raise PyruncError("mount destination is empty")
+    if not os.path.isabs(dest):
+        dest = "/" + dest  # runc treats a relative destination as relative to /
+    flags, propagation, data = mount_options.parse(m.get("options") or [])
+    fstype = m.get("type") or ""
+    if is_bind(m):
+        _add_bind(plan, m, bundle, dest, flags, data)
+    elif fstype == "cgroup" and cgroup_mount is not None:
+        cgroup_mount(plan, dest, flags)
+    else:
+        if not fstype:
+            raise PyruncError(f"mount {dest}: no type given and not a bind mount")
+        plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"mount {fstype} on {dest}", flags=flags,
+                 s=(m.get("source") or fstype, dest, fstype, data or None))
+    for p in propagation:
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"set propagation of {dest}", flags=p,
+                 s=(None, dest, None, None))
+
+
+def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str) -> None:
+    src = bind_source(m, bundle)
+    try:
+        st = os.stat(src)
+    except OSError as e:
+        raise PyruncError(f"mount {src} to {dest}: stat {src}: {e.strerror.lower()}") from None
+    if stat.S_ISDIR(st.st_mode):
+        plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
+    else:
+        plan.add(lib.OP_MKFILE_IN_ROOT, f"create mountpoint {dest}", s=(dest,))
+    first = lib.MS_BIND | (flags & lib.MS_REC)
+    plan.add(lib.OP_MOUNT_IN_ROOT, f"bind mount {src} on {dest}", flags=first,
+             s=(src, dest, "bind", None))
+    rest = flags & _REMOUNT_MASK
+    if rest:
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"remount {dest}", flags=rest | lib.MS_BIND | lib.MS_REMOUNT,
+                 s=(None, dest, None, data or None))

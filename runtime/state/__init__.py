@@ -1,0 +1,1 @@
+"""Container state on disk: one directory per container under --root."""

@@ -1,0 +1,92 @@
+"""The state store: <root>/<id>/ holds state.json (what `state` prints and what
+the runtime needs later), config.json (the bundle's config at create time) and,
+while the container is created but not started, start.sock.
+
+Writes are atomic (write a temp file, rename).  Commands that change a
+container hold an flock on its directory, so they are serialized.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+
+from runtime.errors import NotExistError, PyruncError
+
+_ID = re.compile(r"^[\w+\-.]+$")
+
+STATE = "state.json"
+CONFIG = "config.json"
+START_SOCKET = "start.sock"
+
+
+def validate_id(container_id: str) -> None:
+    if not container_id or container_id in (".", "..") or not _ID.match(container_id):
+        raise PyruncError(f"invalid container id format: {container_id}")
+
+
+class Store:
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def path(self, container_id: str) -> str:
+        validate_id(container_id)
+        return os.path.join(self.root, container_id)
+
+    def ids(self) -> list[str]:
+        try:
+            return sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+
+    def create_dir(self, container_id: str) -> str:
+        path = self.path(container_id)
+        try:
+            os.makedirs(self.root, mode=0o711, exist_ok=True)
+            os.mkdir(path, 0o711)
+        except FileExistsError:
+            raise PyruncError(f"container with id exists: {container_id}") from None
+        except OSError as e:
+            raise PyruncError(f"create state directory {path}: {e.strerror}") from None
+        return path
+
+
+class Lock:
+    """An flock on the container directory; raises NotExistError if it is gone."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> Lock:
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise NotExistError() from None
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def write_json(directory: str, name: str, data: dict) -> None:
+    tmp = os.path.join(directory, f".{name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, json.dumps(data, separators=(",", ":")).encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, os.path.join(directory, name))
+
+
+def read_json(directory: str, name: str) -> dict:
+    try:
+        with open(os.path.join(directory, name), "rb") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        raise NotExistError() from None
+    except (OSError, ValueError) as e:
+        raise PyruncError(f"read {name} of container: {e}") from None

@@ -93,3 +93,29 @@ def wait_for(cond, timeout: float = 5.0, interval: float = 0.02) -> bool:
 def read(path: str) -> str:
     with open(path) as f:
         return f.read()
+
+
+class RootSubtreeGuard:
+    """Remember the cgroup2 root's cgroup.subtree_control and restore it afterwards.
+
+    Testing v2 controllers here means enabling them at the cgroup2 root (the only
+    way a child can get hugetlb); this undoes exactly what the test added.
+    """
+
+    def __init__(self, mount: str) -> None:
+        self.file = os.path.join(mount, "cgroup.subtree_control")
+        with open(self.file) as f:
+            self.before = set(f.read().split())
+
+    def restore(self) -> None:
+        with open(self.file) as f:
+            added = set(f.read().split()) - self.before
+        for c in sorted(added):
+            try:
+                with open(self.file, "w") as f:
+                    f.write("-" + c)
+            except OSError:
+                pass
+        with open(self.file) as f:
+            left = set(f.read().split()) - self.before
+        assert not left, f"could not restore {self.file}: {sorted(left)} still enabled"

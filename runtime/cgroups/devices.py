@@ -9,6 +9,7 @@ and only write the difference.
 from __future__ import annotations
 
 from runtime.cgroups import CgroupError
+from runtime.cgroups.files import q
 
 WILDCARD = -1
 _PERM_ORDER = "rwm"
@@ -129,7 +130,7 @@ class Emulator:
         for line in text.splitlines():
             fields = line.replace(":", " ").split()
             if len(fields) != 4:
-                raise CgroupError(f"malformed devices.list rule {line!r}")
+                raise CgroupError(f"malformed devices.list rule {q(line)}")
             type_, major, minor, access = fields
             if type_ == "a":
                 emu.default_allow = True
@@ -177,4 +178,4 @@ def _parse_num(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise CgroupError(f"malformed device number {text!r} in devices.list") from None
+        raise CgroupError(f"malformed device number {q(text)} in devices.list") from None

@@ -80,7 +80,7 @@ def parse_uint(text: str, where: str = "") -> int:
     try:
         value = int(text)
     except ValueError:
-        raise CgroupError(f"unable to parse {text!r} as a uint from {where}") from None
+        raise CgroupError(f"unable to parse {q(text)} as a uint from {where}") from None
     return max(value, 0)
 
 
@@ -93,7 +93,7 @@ def read_int(directory: str, name: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise CgroupError(f"unable to parse {text!r} as an int from "
+        raise CgroupError(f"unable to parse {q(text)} as an int from "
                           f"{os.path.join(directory, name)}") from None
 
 
@@ -109,3 +109,15 @@ def read_keyed(directory: str, name: str) -> dict[str, int]:
 
 def exists(directory: str, name: str) -> bool:
     return os.path.exists(os.path.join(directory, name))
+
+
+def q(value) -> str:
+    """Quote a value for a message the way Go's %q / JSON would ("x", not 'x')."""
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    import json
+
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os.path
 
 from runtime.cgroups import CgroupError
+from runtime.cgroups.files import q
 from runtime.cgroups.mounts import Hierarchies
 
 # runc's order: Set() and Apply() walk the controllers in this order.
@@ -45,7 +46,7 @@ def clean_path(path: str) -> str:
 def inner_path(container_id: str, cgroups_path: str | None) -> str:
     inner = clean_path(cgroups_path or "") or clean_path(container_id)
     if inner in ("", ".", "/"):
-        raise CgroupError(f"invalid cgroups path {cgroups_path!r} for container {container_id!r}")
+        raise CgroupError(f"invalid cgroups path {q(cgroups_path)} for container {q(container_id)}")
     return inner
 
 

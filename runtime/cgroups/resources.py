@@ -13,6 +13,7 @@ import copy
 import re
 
 from runtime.cgroups import CgroupError
+from runtime.cgroups.files import q
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
 UINT64 = (0, (1 << 64) - 1)
@@ -35,7 +36,7 @@ def _int(value, path: tuple, bounds: tuple[int, int]):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CgroupError(f"invalid {_where(path)}: expected an integer, got {value!r}")
+        raise CgroupError(f"invalid {_where(path)}: expected an integer, got {q(value)}")
     lo, hi = bounds
     if not lo <= value <= hi:
         kind = "a non-negative integer" if lo == 0 else "a 64-bit integer"
@@ -48,7 +49,7 @@ def _bool(value, path: tuple):
     if value is None:
         return None
     if not isinstance(value, bool):
-        raise CgroupError(f"invalid {_where(path)}: expected true or false, got {value!r}")
+        raise CgroupError(f"invalid {_where(path)}: expected true or false, got {q(value)}")
     return value
 
 
@@ -56,7 +57,7 @@ def _str(value, path: tuple):
     if value is None:
         return None
     if not isinstance(value, str):
-        raise CgroupError(f"invalid {_where(path)}: expected a string, got {value!r}")
+        raise CgroupError(f"invalid {_where(path)}: expected a string, got {q(value)}")
     return value
 
 
@@ -64,7 +65,7 @@ def _obj(value, path: tuple) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise CgroupError(f"invalid {_where(path)}: expected an object, got {value!r}")
+        raise CgroupError(f"invalid {_where(path)}: expected an object, got {q(value)}")
     return value
 
 
@@ -72,7 +73,7 @@ def _arr(value, path: tuple) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise CgroupError(f"invalid {_where(path)}: expected an array, got {value!r}")
+        raise CgroupError(f"invalid {_where(path)}: expected an array, got {q(value)}")
     return value
 
 
@@ -108,7 +109,7 @@ def _cpu_list(value, path: tuple):
         try:
             parse_cpu_list(value)
         except ValueError:
-            raise CgroupError(f"invalid {_where(path)}: {value!r} is not a list like "
+            raise CgroupError(f"invalid {_where(path)}: {q(value)} is not a list like "
                               '"0-3,5"') from None
     return value
 
@@ -214,12 +215,12 @@ def validate(resources: dict | None, warnings: list[str] | None = None) -> dict:
                 raise CgroupError(f"invalid {_where(where)}: \"allow\" is required")
             type_ = _str(d.get("type"), where + ("type",)) or "a"
             if type_ not in ("a", "b", "c"):
-                raise CgroupError(f"invalid cgroup device type {type_!r}")
+                raise CgroupError(f"invalid cgroup device type {q(type_)}")
             access = _str(d.get("access"), where + ("access",))
             if not access:
                 raise CgroupError(f"device access at {i} field cannot be empty")
             if set(access) - set("rwm"):
-                raise CgroupError(f"invalid device access {access!r} at {i}: "
+                raise CgroupError(f"invalid device access {q(access)} at {i}: "
                                   "must be made of r, w and m")
             e = {"allow": allow, "type": type_, "access": access}
             for key in ("major", "minor"):
@@ -263,10 +264,10 @@ def validate(resources: dict | None, warnings: list[str] | None = None) -> dict:
         uo = {}
         for key, value in _obj(r["unified"], ("unified",)).items():
             if "/" in key or key in ("", ".", ".."):
-                raise CgroupError(f"unified resource {key!r} must be a file name "
+                raise CgroupError(f"unified resource {q(key)} must be a file name "
                                   "(no slashes)")
             if "." not in key.strip("."):
-                raise CgroupError(f"unified resource {key!r} must be in the form "
+                raise CgroupError(f"unified resource {q(key)} must be in the form "
                                   "CONTROLLER.PARAMETER")
             uo[key] = _str(value, ("unified", key)) or ""
         out["unified"] = uo

@@ -41,7 +41,7 @@ def test_valid_resources_come_back_cleaned():
     ({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": -1}]}},
      r"throttleReadBpsDevice\[0\].rate"),
     ({"devices": [{"allow": True, "type": "x", "access": "rwm"}]},
-     "invalid cgroup device type 'x'"),
+     'invalid cgroup device type "x"'),
     ({"devices": [{"allow": True, "type": "c"}]}, "device access at 0 field cannot be empty"),
     ({"devices": [{"allow": True, "access": "rwx"}]}, "invalid device access"),
     ({"devices": [{"type": "c", "access": "r"}]}, "allow"),

@@ -172,7 +172,7 @@ def test_cpuset_and_its_validation(mgr, procs):
     p = procs.sleeper()
     mgr.apply(p.pid)
     assert wait_for(lambda: "Cpus_allowed_list:\t0\n" in read(f"/proc/{p.pid}/status"))
-    with pytest.raises(CgroupError, match=f"not available \\(the parent cgroup has '{cpus}'"):
+    with pytest.raises(CgroupError, match=f'not available \\(the parent cgroup has "{cpus}"'):
         mgr.update({"cpu": {"cpus": "64"}})
     assert f(mgr, "cpuset", "cpuset.cpus") == "0"
 
@@ -238,7 +238,7 @@ def test_net_and_unified_requests_fail_clearly_when_not_available(mgr):
     if "net_cls" not in mounts.hierarchies().v1:
         with pytest.raises(CgroupError, match="cannot set net_cls limit"):
             mgr.set({"network": {"classID": 1234}})
-    with pytest.raises(CgroupError, match="controller 'memory' not available|cannot use "
+    with pytest.raises(CgroupError, match='controller "memory" not available|cannot use '
                                           "unified on cgroup v1"):
         mgr.set({"unified": {"memory.max": "1000000"}})
 

@@ -137,7 +137,7 @@ def test_v2_hugetlb_and_unified(v2):
     assert read(v2.path + "/hugetlb.1GB.max").strip() == str(1 << 30)
     assert read(v2.path + "/cgroup.max.descendants").strip() == "3"
     assert set(v2.stats()["hugetlb"]) == {"2MB", "1GB"}
-    with pytest.raises(CgroupError, match="invalid hugepage size '3MB'"):
+    with pytest.raises(CgroupError, match='invalid hugepage size "3MB"'):
         v2.set({"hugepageLimits": [{"pageSize": "3MB", "limit": 0}]})
 
 
@@ -147,8 +147,8 @@ def test_v2_refuses_controllers_it_does_not_have(v2):
     present = read(v2.path + "/cgroup.controllers").split()
     if "memory" in present:
         pytest.skip("memory is available on this cgroup2 hierarchy")
-    with pytest.raises(CgroupError, match="unified resource 'memory.max' can't be set: "
-                                          "controller 'memory' not available"):
+    with pytest.raises(CgroupError, match='unified resource "memory.max" can\'t be set: '
+                                          'controller "memory" not available'):
         v2.set({"unified": {"memory.max": "100000"}})
     with pytest.raises(CgroupError, match="cannot set memory limit"):
         v2.set({"memory": {"limit": 1 << 26}})

@@ -6,7 +6,7 @@ import errno
 
 from runtime.cgroups import CgroupError, files
 from runtime.cgroups import stats as stats_mod
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 
 THROTTLE_FILES = (
     ("throttleReadBpsDevice", "blkio.throttle.read_bps_device"),
@@ -63,7 +63,7 @@ def _read_entries(path: str, name: str) -> list[dict] | None:
         if len(fields) < 3:
             if len(fields) == 2 and fields[0] == "Total":
                 continue
-            raise CgroupError(f"malformed line {line!r} in {path}/{name}")
+            raise CgroupError(f"malformed line {q(line)} in {path}/{name}")
         op, value = ("", fields[2]) if len(fields) == 3 else (fields[2], fields[3])
         out.append(stats_mod.blkio_entry(int(fields[0]), int(fields[1]), op, int(value)))
     return out

@@ -10,7 +10,7 @@ import errno
 import os
 
 from runtime.cgroups import CgroupError, files
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 from runtime.cgroups.resources import parse_cpu_list
 
 
@@ -44,9 +44,9 @@ def check_subset(wanted: str | None, parent: str, name: str, key: str) -> None:
     extra = parse_cpu_list(wanted) - parse_cpu_list(available_text)
     if extra:
         what = "CPUs" if key == "cpus" else "memory nodes"
-        raise CgroupError(f"invalid cpu.{key} {wanted!r}: {what} "
+        raise CgroupError(f"invalid cpu.{key} {q(wanted)}: {what} "
                           f"{','.join(map(str, sorted(extra)))} not available "
-                          f"(the parent cgroup has {available_text!r})")
+                          f"(the parent cgroup has {q(available_text)})")
 
 
 def set(path: str, res: dict) -> None:  # noqa: A001

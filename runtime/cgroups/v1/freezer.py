@@ -6,7 +6,7 @@ import errno
 import time
 
 from runtime.cgroups import CgroupError, files
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 
 
 def freeze(path: str) -> None:
@@ -60,4 +60,4 @@ def state(path: str) -> str:
         if text == "FREEZING":
             time.sleep(0.001)
             continue
-        raise CgroupError(f"unknown freezer.state {text!r}")
+        raise CgroupError(f"unknown freezer.state {q(text)}")

@@ -15,7 +15,7 @@ import os
 from runtime.cgroups import CgroupError
 from runtime.cgroups import resources as res_mod
 from runtime.cgroups import stats as stats_mod
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 from runtime.cgroups.manager import Manager, all_pids, remove_paths, write_procs
 from runtime.cgroups.paths import V1_SUBSYSTEMS
 
@@ -265,5 +265,5 @@ def _check_page_sizes(res: dict) -> None:
     sizes = stats_mod.hugepage_sizes()
     for h in res.get("hugepageLimits") or []:
         if h["pageSize"] not in sizes:
-            raise CgroupError(f"invalid hugepage size {h['pageSize']!r} (this machine "
+            raise CgroupError(f"invalid hugepage size {q(h['pageSize'])} (this machine "
                               f"supports {', '.join(sizes) or 'none'})")

@@ -6,7 +6,7 @@ import errno
 import time
 
 from runtime.cgroups import CgroupError, files
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 
 
 def _wait_frozen(path: str) -> None:
@@ -49,4 +49,4 @@ def state(path: str) -> str:
     if text == "1":
         _wait_frozen(path)
         return "FROZEN"
-    raise CgroupError(f'unknown "cgroup.freeze" state: {text!r}')
+    raise CgroupError(f'unknown "cgroup.freeze" state: {q(text)}')

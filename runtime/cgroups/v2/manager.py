@@ -13,7 +13,7 @@ import os
 from runtime.cgroups import CgroupError, files
 from runtime.cgroups import resources as res_mod
 from runtime.cgroups import stats as stats_mod
-from runtime.cgroups.files import CgroupFileError
+from runtime.cgroups.files import CgroupFileError, q
 from runtime.cgroups.manager import Manager, all_pids, remove_paths, write_procs
 
 # runc's fs2 Set order.
@@ -99,11 +99,11 @@ class V2Manager(Manager):
                      if self.resources)
         if kind == "domain invalid":
             if domain:
-                raise CgroupError(f"cannot enter cgroupv2 {d!r} with domain controllers -- "
+                raise CgroupError(f"cannot enter cgroupv2 {q(d)} with domain controllers -- "
                                   "it is in an invalid state")
             files.write(d, "cgroup.type", "threaded")
         elif kind in ("domain threaded", "threaded") and domain:
-            raise CgroupError(f"cannot enter cgroupv2 {d!r} with domain controllers -- it is "
+            raise CgroupError(f"cannot enter cgroupv2 {q(d)} with domain controllers -- it is "
                               f"in {kind} mode")
 
     def apply(self, pid: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from runtime.cgroups import CgroupError, files
+from runtime.cgroups.files import q
 
 
 def controllers_of(unified: dict) -> set[str]:
@@ -23,8 +24,8 @@ def check(path: str, unified: dict, available: set[str]) -> None:
             continue
         if path and os.path.exists(os.path.join(path, key)):
             continue
-        raise CgroupError(f"unified resource {key!r} can't be set: controller "
-                          f"{controller!r} not available")
+        raise CgroupError(f"unified resource {q(key)} can't be set: controller "
+                          f"{q(controller)} not available")
 
 
 def set(path: str, unified: dict) -> None:  # noqa: A001
@@ -32,4 +33,4 @@ def set(path: str, unified: dict) -> None:  # noqa: A001
         try:
             files.write_by_line(path, key, value)
         except CgroupError as e:
-            raise CgroupError(f"unable to set unified resource {key!r}: {e}") from None
+            raise CgroupError(f"unable to set unified resource {q(key)}: {e}") from None

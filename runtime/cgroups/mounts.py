@@ -7,13 +7,8 @@ usually /sys/fs/cgroup/unified, holding whatever controllers v1 does not use).
 
 from __future__ import annotations
 
-import re
-
 DEFAULT_ROOT = "/sys/fs/cgroup"
 HYBRID_UNIFIED = "/sys/fs/cgroup/unified"
-
-_ESCAPE = re.compile(r"\\([0-7]{3})")
-
 
 class Mount:
     """One cgroup mount: where it is mounted and which cgroup is its root."""
@@ -58,7 +53,19 @@ class Hierarchies:
 
 
 def _unescape(field: str) -> str:
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+    """Undo mountinfo's octal escapes ("\\040" is a space)."""
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        chunk = field[i + 1:i + 4]
+        if field[i] == "\\" and len(chunk) == 3 and all(c in "01234567" for c in chunk):
+            out.append(chr(int(chunk, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
 
 
 def parse_mountinfo(text: str) -> Hierarchies:

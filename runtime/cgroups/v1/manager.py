@@ -9,7 +9,6 @@ hugetlb) are set there, enabling the controller down the path on demand.
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 
 from runtime.cgroups import CgroupError
@@ -33,11 +32,11 @@ _ROOTLESS_IGNORABLE = (errno.EPERM, errno.EACCES, errno.EROFS)
 
 
 def _v1(name: str):
-    return importlib.import_module(f"runtime.cgroups.v1.{name}")
+    return __import__(f"runtime.cgroups.v1.{name}", fromlist=["_"])
 
 
 def _v2(name: str):
-    return importlib.import_module(f"runtime.cgroups.v2.{name}")
+    return __import__(f"runtime.cgroups.v2.{name}", fromlist=["_"])
 
 
 class V1Manager(Manager):

@@ -7,7 +7,6 @@ warning says so.
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from runtime.cgroups import CgroupError, files
@@ -25,7 +24,7 @@ DEVICES_WARNING = ("device rules are not enforced on cgroup v2 (the eBPF device 
 
 
 def _mod(name: str):
-    return importlib.import_module(f"runtime.cgroups.v2.{name}")
+    return __import__(f"runtime.cgroups.v2.{name}", fromlist=["_"])
 
 
 def _levels(mount: str, leaf: str) -> list[str]:

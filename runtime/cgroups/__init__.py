@@ -16,8 +16,10 @@ Every failure is raised as :class:`CgroupError` carrying one clear line.
 
 from __future__ import annotations
 
+from runtime.errors import PyruncError
 
-class CgroupError(Exception):
+
+class CgroupError(PyruncError):
     """A cgroup operation failed; ``str(err)`` is a one-line message for the user."""
 
 

@@ -37,7 +37,7 @@ class Manager:
         self.container_id = container_id
         self.cgroups_path = cgroups_path
         self.rootless = rootless
-        self.resources: dict = resources or {}
+        self.resources: dict = resources if resources is not None else {}
         self.created: list[str] = list(created or [])   # dirs we made, parents first
         self.warnings: list[str] = []                   # for the caller to print
 
@@ -81,6 +81,11 @@ class Manager:
 
     def exists(self) -> bool:
         raise NotImplementedError
+
+    def _remember(self, res: dict) -> None:
+        # In place: a to_state() taken before set() (and saved later) stays current.
+        self.resources.clear()
+        self.resources.update(res)
 
     def to_state(self) -> dict:
         return {

@@ -244,7 +244,9 @@ def test_net_and_unified_requests_fail_clearly_when_not_available(mgr):
 
 
 def test_state_round_trip(mgr, procs):
+    early = mgr.to_state()          # the lifecycle saves this once more after set()
     mgr.set({"pids": {"limit": 7}})
+    assert early["resources"] == {"pids": {"limit": 7}}
     p = procs.sleeper()
     mgr.apply(p.pid)
     saved = json.loads(json.dumps(mgr.to_state()))

@@ -113,13 +113,13 @@ class V1Manager(Manager):
         from runtime.cgroups.devices import rules_from_oci
 
         self._write(res, rules_from_oci(res.get("devices") or [], linux_devices))
-        self.resources = res
+        self._remember(res)
 
     def update(self, resources: dict) -> None:
         new = res_mod.validate(resources, self.warnings)
         write, merged = res_mod.merge_update(self.resources, new)
         self._write(write, None)     # like runc, update never touches devices
-        self.resources = merged
+        self._remember(merged)
 
     def _write(self, res: dict, rules: list | None) -> None:
         """Check everything first, then write controller by controller in runc's order."""

@@ -113,13 +113,13 @@ class V2Manager(Manager):
         if res.get("devices") is not None and DEVICES_WARNING not in self.warnings:
             self.warnings.append(DEVICES_WARNING)
         self._write(res)
-        self.resources = res
+        self._remember(res)
 
     def update(self, resources: dict) -> None:
         new = res_mod.validate(resources, self.warnings)
         write, merged = res_mod.merge_update(self.resources, new)
         self._write(write)
-        self.resources = merged
+        self._remember(merged)
 
     def _write(self, res: dict) -> None:
         try:

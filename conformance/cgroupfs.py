@@ -1,0 +1,127 @@
+"""Finding a process's cgroup directories (v1, v2 or hybrid) and removing our own cgroups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import procfs
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    mountpoint: Path
+    version: int  # 1 or 2
+    controllers: frozenset[str]  # v1: mount options naming controllers; v2: cgroup.controllers
+
+
+def hierarchies() -> list[Hierarchy]:
+    found: list[Hierarchy] = []
+    seen: set[str] = set()
+    for mount in procfs.mountinfo("self"):
+        if mount.fstype not in ("cgroup", "cgroup2") or mount.mountpoint in seen:
+            continue
+        seen.add(mount.mountpoint)
+        if mount.fstype == "cgroup2":
+            try:
+                text = Path(mount.mountpoint, "cgroup.controllers").read_text()
+            except OSError:
+                text = ""
+            found.append(Hierarchy(Path(mount.mountpoint), 2, frozenset(text.split())))
+        else:
+            names = {o for o in mount.super_options if o not in ("rw", "ro")}
+            found.append(Hierarchy(Path(mount.mountpoint), 1, frozenset(names)))
+    return found
+
+
+def layout() -> str:
+    """'v1', 'v2', 'hybrid' or 'none'."""
+    versions = {h.version for h in hierarchies()}
+    if versions == {2}:
+        return "v2"
+    if versions == {1, 2}:
+        return "hybrid"
+    return "v1" if versions == {1} else "none"
+
+
+def process_paths(pid: int | str) -> dict[str, str]:
+    """Cgroup path of ``pid`` per v1 controller name, with key '' for the v2 hierarchy."""
+    paths: dict[str, str] = {}
+    for line in (procfs.proc(pid) / "cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if not controllers:
+            paths[""] = path
+        for name in controllers.split(","):
+            if name:
+                paths[name] = path
+    return paths
+
+
+def controller_dir(pid: int | str, controller: str) -> tuple[Path, int] | None:
+    """Directory of ``pid``'s cgroup that holds ``controller``'s files, and its version."""
+    paths = process_paths(pid)
+    for h in hierarchies():
+        if h.version == 1 and controller in h.controllers and controller in paths:
+            return h.mountpoint / paths[controller].lstrip("/"), 1
+    for h in hierarchies():
+        if h.version == 2 and controller in h.controllers and "" in paths:
+            return h.mountpoint / paths[""].lstrip("/"), 2
+    return None
+
+
+def read(path: Path) -> str:
+    return path.read_text().strip()
+
+
+def remove_tree(parent: str, timeout: float = 5.0) -> list[str]:
+    """Remove cgroup ``parent`` (e.g. '/pyrunc-conformance-1a2b') and below in every hierarchy.
+
+    Processes still inside are ours (containers a runtime left behind): they are killed first.
+    Returns the directories that could not be removed.
+    """
+    left: list[str] = []
+    for h in hierarchies():
+        top = h.mountpoint / parent.lstrip("/")
+        if not top.is_dir():
+            continue
+        dirs = sorted((Path(d) for d, _, _ in os.walk(top)), key=lambda p: -len(p.parts))
+        for d in dirs:
+            if not _rmdir_cgroup(d, timeout):
+                left.append(str(d))
+    return left
+
+
+def _rmdir_cgroup(path: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+        _kill_members(path)
+        time.sleep(0.05)
+
+
+def _kill_members(path: Path) -> None:
+    try:
+        pids = path.joinpath("cgroup.procs").read_text().split()
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    freezer = path / "freezer.state"
+    if freezer.exists():  # a frozen cgroup never lets its killed members die
+        try:
+            freezer.write_text("THAWED")
+        except OSError:
+            pass

@@ -1,0 +1,12 @@
+"""Checks runc 1.1.5 genuinely fails (or skips), with why. The suite must report them as such;
+if runc starts passing one, the test says so and the entry goes."""
+
+RUNC = "/usr/sbin/runc"
+
+KNOWN_FAILURES: dict[str, str] = {
+    "lifecycle.delete.created": "runc delete kills and removes a created container instead of "
+    "refusing (the spec allows delete only when stopped)",
+    "process.domainname": "runc 1.1.5 predates domainname support (added in runc 1.2)",
+}
+
+KNOWN_SKIPS: dict[str, str] = {}

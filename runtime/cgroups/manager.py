@@ -76,11 +76,23 @@ class Manager:
     def oom_kill_count(self) -> int:
         raise NotImplementedError
 
+    def oom_watcher(self):
+        """An object whose ``wait(timeout)`` returns ["oom", ...], [] or None (cgroup gone)."""
+        raise NotImplementedError
+
     def destroy(self) -> None:
         raise NotImplementedError
 
     def exists(self) -> bool:
         raise NotImplementedError
+
+    def _set_back(self, write_old) -> None:
+        """After a failed update, put the previous values back (as runc does)."""
+        try:
+            write_old()
+        except CgroupError as e:
+            self.warnings.append(f"Setting back cgroup configs failed due to error: {e}, "
+                                 "your state.json and actual configs might be inconsistent.")
 
     def _remember(self, res: dict) -> None:
         # In place: a to_state() taken before set() (and saved later) stays current.

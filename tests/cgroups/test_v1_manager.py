@@ -258,3 +258,34 @@ def test_state_round_trip(mgr, procs):
     procs.stop_all()
     again.destroy()
     assert not again.exists()
+
+
+def test_oom_watcher_reports_kills_and_the_cgroup_going_away(cg_parent, procs):
+    m = for_container("c1", cg_parent + "/c1")
+    m.create()
+    w = None
+    try:
+        m.set({"memory": {"limit": 32 << 20, "swap": 32 << 20}})
+        w = m.oom_watcher()
+        assert w.wait(0.1) == []
+        hog = procs.python("x = b'x' * (256 << 20)")
+        m.apply(hog.pid)
+        hog.communicate(b"go\n", timeout=60)
+        assert w.wait(10) == ["oom"]
+        procs.stop_all()
+        m.destroy()
+        assert w.wait(10) is None
+    finally:
+        if w is not None:
+            w.close()
+        procs.stop_all()
+        m.destroy()
+
+
+def test_failed_update_puts_the_old_values_back(mgr):
+    mgr.set({"memory": {"limit": 64 << 20}})
+    with pytest.raises(CgroupError, match="minimum allowed cpu-shares"):
+        # memory is written before cpu fails; runc then re-applies the old values.
+        mgr.update({"memory": {"limit": 128 << 20}, "cpu": {"shares": 1}})
+    assert f(mgr, "memory", "memory.limit_in_bytes") == str(64 << 20)
+    assert mgr.resources["memory"]["limit"] == 64 << 20

@@ -124,6 +124,12 @@ def test_v2_apply_pids_freeze_thaw(v2, procs, tmp_path):
     st = v2.stats()
     assert st["pids"] == {"current": 1}           # counted from cgroup.procs
     assert st["cpu"]["usage"]["total"] > 0        # from the core cpu.stat
+    # The OOM watcher (no memory controller here) still sees the cgroup empty out.
+    w = v2.oom_watcher()
+    assert w.wait(0.2) == []
+    p.kill()
+    p.wait()
+    assert w.wait(5) is None
 
 
 @requires_root

@@ -118,7 +118,11 @@ class V1Manager(Manager):
     def update(self, resources: dict) -> None:
         new = res_mod.validate(resources, self.warnings)
         write, merged = res_mod.merge_update(self.resources, new)
-        self._write(write, None)     # like runc, update never touches devices
+        try:
+            self._write(write, None)     # like runc, update never touches devices
+        except CgroupError:
+            self._set_back(lambda: self._write(self.resources, None))
+            raise
         self._remember(merged)
 
     def _write(self, res: dict, rules: list | None) -> None:
@@ -247,6 +251,12 @@ class V1Manager(Manager):
             if self.rootless and e.errno == errno.ENOENT:
                 return 0
             raise
+
+    def oom_watcher(self):
+        path = self.paths.get("memory")
+        if not path:
+            raise CgroupError("memory controller missing")
+        return _v1("memory").OomWatcher(path)
 
     def destroy(self) -> None:
         leaves = [p for p in self.paths.values() if p]

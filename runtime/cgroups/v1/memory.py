@@ -103,3 +103,48 @@ def stats(path: str, st: dict) -> None:
         entry = _entry(path, prefix, True)
         if entry is not None:
             mem[key] = entry
+
+
+class OomWatcher:
+    """OOM notifications of a v1 memory cgroup through cgroup.event_control + eventfd."""
+
+    def __init__(self, path: str) -> None:
+        import os
+
+        self._os = os
+        self.control = os.path.join(path, "cgroup.event_control")
+        self.efd = os.eventfd(0, os.EFD_CLOEXEC)
+        try:
+            self.oom_fd = os.open(os.path.join(path, "memory.oom_control"),
+                                  os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as e:
+            os.close(self.efd)
+            raise CgroupError(f"open {path}/memory.oom_control: {files.describe(e)}") from None
+        try:
+            files.write(path, "cgroup.event_control", f"{self.efd} {self.oom_fd}")
+        except CgroupError:
+            self.close()
+            raise
+
+    def fileno(self) -> int:
+        return self.efd
+
+    def wait(self, timeout: float | None) -> list[str] | None:
+        """Events seen within ``timeout`` seconds; None once the cgroup is gone."""
+        import select
+
+        p = select.poll()
+        p.register(self.efd, select.POLLIN)
+        if not p.poll(None if timeout is None else max(0, int(timeout * 1000))):
+            return []
+        self._os.eventfd_read(self.efd)
+        # Removing the cgroup also signals the eventfd.
+        if not self._os.path.exists(self.control):
+            return None
+        return ["oom"]
+
+    def close(self) -> None:
+        for fd in (getattr(self, "oom_fd", -1), self.efd):
+            if fd >= 0:
+                self._os.close(fd)
+        self.oom_fd = self.efd = -1

@@ -118,7 +118,11 @@ class V2Manager(Manager):
     def update(self, resources: dict) -> None:
         new = res_mod.validate(resources, self.warnings)
         write, merged = res_mod.merge_update(self.resources, new)
-        self._write(write)
+        try:
+            self._write(write)
+        except CgroupError:
+            self._set_back(lambda: self._write(self.resources))
+            raise
         self._remember(merged)
 
     def _write(self, res: dict) -> None:
@@ -182,6 +186,9 @@ class V2Manager(Manager):
             if self.rootless:
                 return 0
             raise
+
+    def oom_watcher(self):
+        return _mod("memory").OomWatcher(self.path)
 
     def kill_all(self) -> None:
         """SIGKILL every process below the cgroup at once (cgroup.kill, Linux 5.14+)."""

@@ -112,3 +112,56 @@ def stats(path: str, st: dict) -> None:
             swap["limit"] = min(swap["limit"] + usage["limit"], MAX_UINT64)
         swap["max"] = 0
         mem["swap"] = swap
+
+
+class OomWatcher:
+    """OOM kills of a v2 cgroup: memory.events and cgroup.events change notifications."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.count = self._oom_kills()
+
+    def _oom_kills(self) -> int:
+        try:
+            return oom_kill_count(self.path)
+        except CgroupFileError:
+            return 0
+
+    def wait(self, timeout: float | None) -> list[str] | None:
+        """Events seen within ``timeout`` seconds; None once the cgroup has no process."""
+        import os
+        import select
+
+        fds = []
+        try:
+            for name in ("memory.events", "cgroup.events"):
+                try:
+                    fd = os.open(os.path.join(self.path, name), os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    if name == "cgroup.events":
+                        return None
+                    continue            # no memory controller: only watch for the end
+                fds.append(fd)
+                os.read(fd, 4096)       # kernfs wakes pollers of files already read
+            p = select.poll()
+            for fd in fds:
+                p.register(fd, select.POLLPRI | select.POLLERR)
+            p.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        except OSError:
+            return None
+        finally:
+            for fd in fds:
+                os.close(fd)
+        try:
+            populated = files.read_keyed(self.path, "cgroup.events").get("populated", 0)
+        except CgroupError:
+            return None
+        now = self._oom_kills()
+        events = ["oom"] * max(0, now - self.count)
+        self.count = now
+        if not populated and not events:
+            return None
+        return events
+
+    def close(self) -> None:
+        pass

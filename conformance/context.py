@@ -165,7 +165,7 @@ class Container:
             **kwargs,  # type: ignore[arg-type]
         )
         if expect_ok and not result.ok:
-            fail(f"create failed: {result.summary()}")
+            fail(result.summary())
         if result.ok:
             self._remember_pid()
         return result
@@ -186,19 +186,19 @@ class Container:
     def start(self, expect_ok: bool = True) -> Result:
         result = self.runtime.start(self.id)
         if expect_ok and not result.ok:
-            fail(f"start failed: {result.summary()}")
+            fail(result.summary())
         return result
 
     def kill(self, signal: str = "TERM", expect_ok: bool = True) -> Result:
         result = self.runtime.kill(self.id, signal)
         if expect_ok and not result.ok:
-            fail(f"kill failed: {result.summary()}")
+            fail(result.summary())
         return result
 
     def delete(self, force: bool = False, expect_ok: bool = True) -> Result:
         result = self.runtime.delete(self.id, force=force)
         if expect_ok and not result.ok:
-            fail(f"delete failed: {result.summary()}")
+            fail(result.summary())
         return result
 
     def state(self) -> dict:

@@ -35,7 +35,12 @@ def _cell(outcome: Outcome | None, width: int) -> str:
         return "-"
     text = outcome.status if not outcome.reason else f"{outcome.status}: {outcome.reason}"
     text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    if len(text) <= width:
+        return text
+    # Runtimes put the cause at the end of their error chains: keep the head and the tail.
+    head = max(0, width // 3)
+    tail = max(0, width - head - 1)
+    return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
 def render_table(checks: list[Check], reports: list[RuntimeReport]) -> str:

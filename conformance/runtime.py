@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -39,10 +40,20 @@ class Result:
     def summary(self) -> str:
         """One short line saying how the call ended, for failure reasons."""
         if self.timed_out:
-            return f"`{self.command}` timed out after {self.seconds:.0f}s"
-        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        last = text[-1][:160] if text else "no output"
-        return f"`{self.command}` exited {self.returncode}: {last}"
+            return f"{self.operation} timed out after {self.seconds:.0f}s"
+        lines = (self.stderr.strip() or self.stdout.strip()).splitlines()
+        message = _log_message(lines[-1]) if lines else "no output"
+        if len(message) > 300:
+            message = "…" + message[-299:]
+        return f"{self.operation} exited {self.returncode}: {message}"
+
+    @property
+    def operation(self) -> str:
+        """The runtime command word (create, start, ...), for messages."""
+        args = list(self.argv[1:])
+        if len(args) >= 2 and args[0] == "--root":
+            args = args[2:]
+        return args[0] if args else "(no command)"
 
     @property
     def command(self) -> str:
@@ -186,6 +197,17 @@ class Runtime:
             return "unavailable (--version timed out)"
         lines = proc.stdout.strip().splitlines()
         return lines[0] if lines else "unknown"
+
+
+_LOGFMT_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+
+
+def _log_message(line: str) -> str:
+    """The msg of a logfmt line (runc's error output), else the line itself."""
+    found = _LOGFMT_MSG.search(line)
+    if not found:
+        return line.strip()
+    return found.group(1).replace('\\"', '"').replace("\\\\", "\\")
 
 
 def _read(path: Path) -> str:

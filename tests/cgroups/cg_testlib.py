@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -119,3 +120,94 @@ class RootSubtreeGuard:
         with open(self.file) as f:
             left = set(f.read().split()) - self.before
         assert not left, f"could not restore {self.file}: {sorted(left)} still enabled"
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def pyrunc_command() -> list[str]:
+    """How to run pyrunc: $PYRUNC_TEST_RUNTIME, the venv's entry point, or the module."""
+    if os.environ.get("PYRUNC_TEST_RUNTIME"):
+        return [os.environ["PYRUNC_TEST_RUNTIME"]]
+    venv = os.path.join(REPO, ".venv", "bin", "pyrunc")
+    if os.access(venv, os.X_OK):
+        return [venv]
+    return [sys.executable, "-c", "import sys; from runtime.cli import main; sys.exit(main())"]
+
+
+class Pyrunc:
+    """pyrunc with a private --root; every container is force-deleted by cleanup()."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __call__(self, *args: str, input: str | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(pyrunc_command() + ["--root", self.root, *args],
+                              capture_output=True, text=True, input=input, timeout=timeout)
+
+    def run_detached(self, cid: str, bundle: str) -> None:
+        # Detached: the container inherits our stdio, so give it no pipes.
+        with tempfile.TemporaryFile() as err:
+            rc = subprocess.run(pyrunc_command() + ["--root", self.root, "run", "-d",
+                                                    "--bundle", bundle, cid],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, timeout=60).returncode
+            err.seek(0)
+            assert rc == 0, err.read().decode()
+
+    def state(self, cid: str) -> dict:
+        import json
+
+        p = self("state", cid)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    def cleanup(self) -> None:
+        p = self("list", "-q")
+        for cid in p.stdout.split():
+            self("delete", "--force", cid)
+
+
+def busybox_bundle(path: str, cgroups_path: str, args: list[str],
+                   resources: dict | None = None) -> str:
+    """A bundle with a private, writable busybox rootfs and `runc spec`'s config."""
+    import json
+    import shutil
+
+    bindir = os.path.join(path, "rootfs", "bin")
+    os.makedirs(bindir)
+    shutil.copy("/bin/busybox", bindir)
+    for applet in ("sh", "sleep", "cat", "head", "tail", "echo", "true"):
+        os.symlink("busybox", os.path.join(bindir, applet))
+    for sub in ("proc", "sys", "dev", "tmp"):
+        os.makedirs(os.path.join(path, "rootfs", sub))
+    subprocess.run(["runc", "spec", "--bundle", path], check=True)
+    with open(os.path.join(path, "config.json")) as f:
+        config = json.load(f)
+    config["process"]["terminal"] = False
+    config["process"]["args"] = args
+    config["root"]["readonly"] = False
+    config["linux"]["cgroupsPath"] = cgroups_path
+    if resources is not None:
+        config["linux"]["resources"] = resources
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f)
+    return path
+
+
+def messages(stderr: str) -> str:
+    """The plain messages of pyrunc's log lines (time=... level=... msg="...")."""
+    import json
+
+    out = []
+    for line in stderr.splitlines():
+        _, sep, rest = line.partition(" msg=")
+        if sep and rest.startswith('"'):
+            try:
+                out.append(json.loads(rest))
+                continue
+            except ValueError:
+                pass
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,55 @@
+"""Fixtures shared by every test directory (none are autouse here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tests.support import leaks  # noqa: E402
+from tests.support.bundle import Bundle, shared_rootfs  # noqa: E402
+from tests.support.runtime import Runtime  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("pyrunc"))
+
+
+@pytest.fixture(scope="session")
+def rootfs(session_dir) -> str:
+    return shared_rootfs(session_dir)
+
+
+@pytest.fixture(scope="session")
+def cgroup_parent():
+    parent = f"/pyrunc-test-{os.getpid()}"
+    yield parent
+    leaks.remove_cgroup_tree(parent)
+
+
+@pytest.fixture
+def rt(tmp_path, cgroup_parent):
+    """The runtime under test with a private --root; containers are force-deleted after."""
+    r = Runtime(str(tmp_path / "root"))
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
+def make_bundle(tmp_path, rootfs, cgroup_parent):
+    """make_bundle(name="c") -> Bundle with a unique container id and its own cgroup."""
+    def make(name: str = "c") -> Bundle:
+        cid = f"{name}-{uuid.uuid4().hex[:8]}"
+        return Bundle(str(tmp_path / cid), rootfs, cgroup_parent, cid)
+
+    return make
+
+
+@pytest.fixture
+def bundle(make_bundle) -> Bundle:
+    return make_bundle()

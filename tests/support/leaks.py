@@ -1,0 +1,35 @@
+"""What a container can leave on the host: used to prove that nothing is left."""
+
+from __future__ import annotations
+
+import os
+
+
+def cgroup_dirs(parent: str) -> list[str]:
+    """Directories under `parent` in every cgroup hierarchy (v1 and unified)."""
+    found = []
+    base = "/sys/fs/cgroup"
+    hierarchies = [os.path.join(base, d) for d in os.listdir(base)]
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
+        hierarchies = [base]
+    for h in hierarchies:
+        top = os.path.join(h, parent.lstrip("/"))
+        for dirpath, dirnames, _ in os.walk(top):
+            found.extend(os.path.join(dirpath, d) for d in dirnames)
+    return found
+
+
+def remove_cgroup_tree(parent: str) -> None:
+    base = "/sys/fs/cgroup"
+    for h in os.listdir(base):
+        top = os.path.join(base, h, parent.lstrip("/"))
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def mounts_mentioning(text: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if text in line]

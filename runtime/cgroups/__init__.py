@@ -12,6 +12,21 @@ Public API::
     mgr = from_state(saved)
 
 Every failure is raised as :class:`CgroupError` carrying one clear line.
+
+Where pyrunc knowingly differs from runc 1.1's cgroupfs driver:
+
+* hybrid hosts: limits for controllers that only cgroup2 offers (hugetlb, rdma)
+  are set in the container's cgroup2 directory, enabling the controller down
+  the path on demand (runc fails with "cannot set hugetlb limit"), and the
+  ``unified`` map is accepted for keys whose controller cgroup2 offers there
+  (runc refuses any ``unified`` on a v1/hybrid host);
+* values are checked before anything is written (types, signs, cpu lists,
+  CPUs/memory nodes the parent cannot give, huge page sizes, device access
+  strings), so a refused ``set`` leaves the cgroup untouched;
+* ``destroy`` also removes the parent directories ``create`` made, once empty;
+* the CPU burst/idle and ``checkBeforeUpdate`` settings of runc 1.2 are honoured;
+* device rules are not enforced on a pure cgroup2 host (no eBPF filter yet; a
+  warning says so); ``--systemd-cgroup`` gives runc's errors and stops there.
 """
 
 from __future__ import annotations

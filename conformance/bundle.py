@@ -59,7 +59,8 @@ def _busybox_applets() -> list[str]:
 
 def build_rootfs_template(dest: Path) -> Path:
     """Make a minimal busybox root filesystem at ``dest``."""
-    for sub in ("bin", "dev", "etc", "proc", "sys", "tmp", "root", "home", "mnt", "var/tmp"):
+    # Mount points exist up front: a runtime in a user namespace may not create them.
+    for sub in ("bin", "dev", "etc", "proc", "sys", "tmp", "root", "home", "mnt", "var/tmp", "out"):
         (dest / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(dest / "tmp", 0o1777)
     shutil.copy2(BUSYBOX, dest / "bin" / "busybox")

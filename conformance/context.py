@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -60,6 +61,7 @@ class Session:
         self.cgroup_parent = f"/pyrunc-conformance-{self.token}"
         self.runtime = Runtime(runtime_path, self.state_root, timeout=timeout)
         self.keep = keep
+        self._host_names = _host_names()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -78,11 +80,32 @@ class Session:
 
     def close(self) -> list[str]:
         """Remove everything the session made; return what could not be removed."""
-        problems = cgroupfs.remove_tree(self.cgroup_parent)
+        problems = _restore_host_names(self._host_names)
+        problems += cgroupfs.remove_tree(self.cgroup_parent)
         problems += unmount_below(self.base)
         if not self.keep and not problems:
             shutil.rmtree(self.base, ignore_errors=True)
         return problems
+
+
+_DOMAINNAME = Path("/proc/sys/kernel/domainname")
+
+
+def _host_names() -> tuple[str, str]:
+    return socket.gethostname(), _DOMAINNAME.read_text().strip()
+
+
+def _restore_host_names(saved: tuple[str, str]) -> list[str]:
+    """A runtime that ignores the uts namespace renames the host: undo it and say so."""
+    hostname, domainname = _host_names()
+    problems = []
+    if hostname != saved[0]:
+        socket.sethostname(saved[0])
+        problems.append(f"host hostname was changed to {hostname!r} (restored)")
+    if domainname != saved[1]:
+        _DOMAINNAME.write_text(saved[1])
+        problems.append(f"host domainname was changed to {domainname!r} (restored)")
+    return problems
 
 
 def unmount_below(base: Path) -> list[str]:

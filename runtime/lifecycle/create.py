@@ -107,24 +107,18 @@ class Creation:
         return self.pid
 
     def _create_cgroups(self, config: dict) -> None:
-        from runtime.cgroups import CgroupError, for_container
+        from runtime.cgroups import for_container
 
         linux = config.get("linux") or {}
-        try:
-            mgr = for_container(self.id, linux.get("cgroupsPath"),
-                                systemd=self.ctx.systemd_cgroup,
-                                rootless=self.ctx.rootless == "true")
-            self.cgroup = mgr
-            mgr.create()
-        except CgroupError as e:
-            raise PyruncError(str(e)) from None
+        mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
+                            rootless=self.ctx.rootless == "true")
+        self.cgroup = mgr
+        mgr.create()
         self.state["cgroup"] = mgr.to_state()
         self._save()
 
     def _drive(self, config: dict, ns: Namespaces, rlimits: list) -> None:
         """Answer the child's sync points until it waits for `start`."""
-        from runtime.cgroups import CgroupError
-
         linux = config.get("linux") or {}
         process = config["process"]
         assert self.channel is not None and self.cgroup is not None
@@ -145,6 +139,7 @@ class Creation:
                     if "oomScoreAdj" in process:
                         parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
                 elif name == "waiting":
+                    self.state["cgroup"] = self.cgroup.to_state()
                     del self.state["creating"]
                     del self.state["creator"]
                     self._save()
@@ -152,8 +147,6 @@ class Creation:
                         _write_pid_file(self.pid_file, self.pid)
                     self.channel.ack()
                     return
-            except CgroupError as e:
-                raise PyruncError(str(e)) from None
             finally:
                 if fd >= 0:
                     os.close(fd)

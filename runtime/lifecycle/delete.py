@@ -47,19 +47,20 @@ def _kill_and_wait(c: Container) -> None:
         except OSError:
             pass
     fd = open_pidfd(c.pid, c.state.get("pid_start")) if c.pid else -1
-    if fd >= 0:
-        try:
+    try:
+        if fd >= 0:
             try:
                 signal.pidfd_send_signal(fd, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            if not wait_exit(fd, 10):
-                raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
-        finally:
+        # Every other process too (they survive the init without a pid namespace),
+        # and a frozen cgroup is thawed so that the kills land.
+        signal_all(c, signal.SIGKILL)
+        if fd >= 0 and not wait_exit(fd, 10):
+            raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
+    finally:
+        if fd >= 0:
             os.close(fd)
-    # Without its own pid namespace the container's other processes survive
-    # the init: kill them through the cgroup.
-    signal_all(c, signal.SIGKILL)
 
 
 def destroy(c: Container) -> None:

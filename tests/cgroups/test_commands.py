@@ -75,8 +75,6 @@ def test_pause_stops_the_container_and_resume_restarts_it(pyrunc, start):
     assert again.returncode == 1 and "container not paused" in messages(again.stderr)
 
 
-@pytest.mark.xfail(reason="core `delete --force` waits for the frozen init before thawing "
-                          "(runc freezes, SIGKILLs all, then thaws); reported", strict=False)
 def test_a_paused_container_can_be_force_deleted(pyrunc, start):
     cid, _ = start(["sleep", "1000"])
     assert pyrunc("pause", cid).returncode == 0

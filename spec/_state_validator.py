@@ -37,7 +37,11 @@ def _show(v):
 
 
 def _key(k):
-    return "." + k if k.isidentifier() else "[" + _show(k) + "]"
+    if k.isidentifier():
+        return "." + k
+    import json
+
+    return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
 def _search(pattern, s):

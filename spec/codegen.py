@@ -120,7 +120,11 @@ def _show(v):
 
 
 def _key(k):
-    return "." + k if k.isidentifier() else "[" + _show(k) + "]"
+    if k.isidentifier():
+        return "." + k
+    import json
+
+    return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
 def _search(pattern, s):
@@ -206,9 +210,7 @@ class Module:
             if "~" in part:
                 raise SchemaError(f"escaped JSON pointers are not supported: {pointer}")
             node = node[int(part)] if isinstance(node, list) else node[part]
-        unknown = set(node) - SUPPORTED
-        if unknown:
-            raise SchemaError(f"{file}#{pointer}: unsupported keywords {sorted(unknown)}")
+        _assert_supported(node, file, pointer)
         return node
 
     def resolve(self, file: str, ref: str) -> tuple[str, str]:
@@ -280,6 +282,12 @@ class Module:
             if len(line) > MAX_LINE:
                 raise SchemaError(f"generated line {number} is too long: {line.strip()[:60]}")
         return text
+
+
+def _assert_supported(node: dict, file: str, pointer: str) -> None:
+    unknown = set(node) - SUPPORTED
+    if unknown:
+        raise SchemaError(f"{file}#{pointer}: unsupported keywords {sorted(unknown)}")
 
 
 def _hint(file: str, pointer: str) -> str:
@@ -440,6 +448,7 @@ class Body:
         title: str | None = None,
     ) -> list[str]:
         pad = "    " * ind
+        _assert_supported(node, file, pointer)
         if "$ref" in node:
             if set(node) - ANNOTATIONS != {"$ref"}:
                 raise SchemaError(f"{file}#{pointer}: $ref must stand alone")

@@ -17,6 +17,14 @@ KNOWN_FAILURES: dict[str, str] = {
     "cgroups.cpu.burst": "runc 1.1.5 ignores cpu.burst",
     "cgroups.cpu.idle": "runc 1.1.5 ignores cpu.idle",
     "cgroups.pids.zero": "runc 1.1.5 treats pids.limit 0 as unset",
+    "seccomp.errnoRet-without-errno": "runc 1.1.5 accepts errnoRet with SCMP_ACT_KILL silently",
+    "hooks.poststart.after-program": "runc 1.1.5 runs poststart hooks during create, before the "
+    "user program is executed",
+    "hooks.order": "runc 1.1.5 runs poststart hooks during create, before startContainer",
+    "hooks.poststart.failure": "runc 1.1.5 runs poststart hooks during create, so create fails",
+    "hooks.startContainer.failure": "runc 1.1.5 start returns before the init ran the "
+    "startContainer hooks, so their failure does not fail start",
+    "hooks.poststop.failure": "runc 1.1.5 stops running poststop hooks at the first failure",
     "mount-options.ratime": "runc 1.1.5 clears noatime recursively with an invalid "
     "mount_setattr() (EINVAL)",
 }

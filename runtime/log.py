@@ -6,10 +6,11 @@ error the user sees, so the JSON shape matters.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+
+from spec.jsonio import dumps
 
 _LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 
@@ -24,8 +25,8 @@ class Logger:
         now = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
         if self.fmt == "json":
-            return json.dumps({"level": level, "msg": msg, "time": stamp + "Z"})
-        return f'time="{stamp}Z" level={level} msg={json.dumps(msg)}'
+            return dumps({"level": level, "msg": msg, "time": stamp + "Z"})
+        return f'time="{stamp}Z" level={level} msg={dumps(msg)}'
 
     def log(self, level: str, msg: str) -> None:
         if _LEVELS[level] < self.min_level:

@@ -14,7 +14,6 @@ FLAGS = (
 
 
 def run(ctx, opts: dict, args: list[str]) -> int:
-    import json
     import sys
 
     from runtime.lifecycle.query import list_all
@@ -23,7 +22,9 @@ def run(ctx, opts: dict, args: list[str]) -> int:
     if opts["quiet"]:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
     elif opts["format"] == "json":
-        sys.stdout.write(json.dumps(states or None) + "\n")
+        from spec.jsonio import dumps
+
+        sys.stdout.write(dumps(states or None) + "\n")
     elif opts["format"] == "table":
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"])

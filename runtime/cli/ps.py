@@ -21,9 +21,9 @@ def run(ctx, opts: dict, args: list[str]) -> int:
         raise PyruncError("invalid format option")
     pids = processes(ctx, args[0])
     if opts["format"] == "json":
-        import json
+        from spec.jsonio import dumps
 
-        sys.stdout.write(json.dumps(pids, separators=(",", ":")) + "\n")
+        sys.stdout.write(dumps(pids) + "\n")
         return 0
     sys.stdout.write(ps_table(pids or [], args[1:]))
     return 0

@@ -9,10 +9,10 @@ FLAGS = ()
 
 
 def run(ctx, opts: dict, args: list[str]) -> int:
-    import json
     import sys
 
     from runtime.lifecycle.query import state
+    from spec.jsonio import dumps_indent
 
-    sys.stdout.write(json.dumps(state(ctx, args[0]), indent=2) + "\n")
+    sys.stdout.write(dumps_indent(state(ctx, args[0])) + "\n")
     return 0

@@ -29,6 +29,7 @@ class Channel:
         self.fd, self.child_fd = fds[0], fds[1]
         self.pid = 0
         self.stage1_pid = 0
+        self.pending: list = []  # messages that arrived before stage 1's pid report
 
     def spawn(self, stage1: bool) -> int:
         cplan = self.plan.to_c(self.child_fd, stage1)
@@ -41,11 +42,16 @@ class Channel:
             self.pid = pid
             return pid
         self.stage1_pid = pid
-        msg, _ = self.recv()
-        _, status = os.waitpid(pid, 0)
-        self.stage1_pid = 0
-        if msg.type != lib.MSG_CHILD_PID:
-            raise PyruncError("stage 1 did not report the container pid")
+        try:
+            # The container process shares the socket and may speak first.
+            while True:
+                msg, fd = self.recv()
+                if msg.type == lib.MSG_CHILD_PID:
+                    break
+                self.pending.append((msg, fd))
+        finally:
+            os.waitpid(pid, 0)
+            self.stage1_pid = 0
         self.pid = int(msg.value)
         return self.pid
 
@@ -64,7 +70,7 @@ class Channel:
 
     def wait_sync(self) -> tuple[str, int]:
         """Wait for the child's next sync point; returns (name, fd passed or -1)."""
-        msg, fd = self.recv()
+        msg, fd = self.pending.pop(0) if self.pending else self.recv()
         if msg.type == lib.MSG_FD:
             return "fd", fd
         if msg.type != lib.MSG_SYNC:

@@ -9,13 +9,13 @@ container hold an flock on its directory, so they are serialized.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import re
 
 from runtime.errors import NotExistError, PyruncError
+from spec.jsonio import dumps, loads
 
-_ID = re.compile(r"^[\w+\-.]+$")
+# runc's id pattern ^[\w+-.]+$, checked without importing re (~4 ms per command).
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 
 STATE = "state.json"
 CONFIG = "config.json"
@@ -23,7 +23,8 @@ START_SOCKET = "start.sock"
 
 
 def validate_id(container_id: str) -> None:
-    if not container_id or container_id in (".", "..") or not _ID.match(container_id):
+    if (not container_id or container_id in (".", "..")
+            or not _ID_CHARS.issuperset(container_id)):
         raise PyruncError(f"invalid container id format: {container_id}")
 
 
@@ -76,7 +77,7 @@ def write_json(directory: str, name: str, data: dict) -> None:
     tmp = os.path.join(directory, f".{name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, json.dumps(data, separators=(",", ":")).encode())
+        os.write(fd, dumps(data).encode())
     finally:
         os.close(fd)
     os.rename(tmp, os.path.join(directory, name))
@@ -85,7 +86,7 @@ def write_json(directory: str, name: str, data: dict) -> None:
 def read_json(directory: str, name: str) -> dict:
     try:
         with open(os.path.join(directory, name), "rb") as f:
-            return json.loads(f.read())
+            return loads(f.read())
     except FileNotFoundError:
         raise NotExistError() from None
     except (OSError, ValueError) as e:

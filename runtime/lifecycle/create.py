@@ -15,7 +15,7 @@ from runtime import SPEC_VERSION
 from runtime.errors import PyruncError
 from runtime.lifecycle import hooks
 from runtime.log import log
-from runtime.process import init_plan, parent
+from runtime.process import init_plan, parent, security
 from runtime.process.cgroup_mount import make_handler
 from runtime.process.namespaces import KINDS, Namespaces
 from runtime.state.status import start_time
@@ -69,7 +69,7 @@ class Creation:
         if not os.path.isdir(rootfs):
             raise PyruncError(f"rootfs ({rootfs}) does not exist")
         ns = Namespaces(config)
-        rlimits = parent.check_rlimits(process)
+        self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
 
         self.dir = Store(self.ctx.root).create_dir(self.id)
         me = os.getpid()
@@ -91,6 +91,10 @@ class Creation:
                 no_pivot=self.no_pivot, preserve_fds=self.preserve_fds,
                 has_hooks=hooks.has_any(config, "prestart", "createRuntime", "createContainer"),
                 cgroup_mount=make_handler(self.state["cgroup"]))
+            if self.security.seccomp is not None:
+                opts.seccomp = self.security.seccomp.bpf
+                opts.seccomp_flags = self.security.seccomp.flags
+                opts.seccomp_notify = self.security.seccomp.notify
             plan = init_plan.build(config, ns, joined, opts)
             from runtime.native.channel import Channel
 
@@ -103,7 +107,7 @@ class Creation:
         self.state["pid"] = self.pid
         self.state["pid_start"] = start_time(self.pid)
         self._save()
-        self._drive(config, ns, rlimits)
+        self._drive(config, ns)
         return self.pid
 
     def _create_cgroups(self, config: dict) -> None:
@@ -117,7 +121,7 @@ class Creation:
         self.state["cgroup"] = mgr.to_state()
         self._save()
 
-    def _drive(self, config: dict, ns: Namespaces, rlimits: list) -> None:
+    def _drive(self, config: dict, ns: Namespaces) -> None:
         """Answer the child's sync points until it waits for `start`."""
         linux = config.get("linux") or {}
         process = config["process"]
@@ -125,19 +129,26 @@ class Creation:
         while True:
             name, fd = self.channel.wait_sync()
             try:
+                if name == "fd":  # the seccomp notify fd; the child does not wait
+                    from runtime.process import seccomp
+
+                    seccomp.send_notify_fd(self.security.seccomp, fd,
+                                           self.oci_state("creating"), self.pid)
+                    continue
                 if name == "cgroups":
                     self.cgroup.apply(self.pid)
                     if "user" in ns.new:
                         parent.write_id_mappings(self.pid, linux)
+                    if "time" in ns.new:
+                        parent.write_time_offsets(self.pid, linux.get("timeOffsets") or {})
+                    if "oomScoreAdj" in process:
+                        parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
                 elif name == "hooks":
                     self._run_create_hooks(config, ns)
                 elif name == "ready":
                     self.cgroup.set(linux.get("resources") or {},
                                     linux_devices=linux.get("devices"))
-                    parent.set_rlimits(self.pid, rlimits,
-                                       [r["type"] for r in process.get("rlimits") or []])
-                    if "oomScoreAdj" in process:
-                        parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
+                    parent.set_rlimits(self.pid, self.security.rlimits)
                 elif name == "waiting":
                     self.state["cgroup"] = self.cgroup.to_state()
                     del self.state["creating"]

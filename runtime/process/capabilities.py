@@ -40,13 +40,28 @@ def numbers() -> dict[str, int]:
     return _numbers
 
 
-def mask(names: list[str] | None, what: str = "") -> int:
+SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def mask(names: list[str] | None, unknown: set[str] | None = None) -> int:
+    """Bit mask of the named capabilities; names this kernel lacks go to `unknown`."""
     known = numbers()
     bits = 0
     for name in names or []:
         n = known.get(name)
         if n is None:
-            log.warning(f"unknown capability {name!r} in {what or 'capabilities'}: ignored")
+            if unknown is not None:
+                unknown.add(name)
             continue
         bits |= 1 << n
     return bits
+
+
+def masks(caps: dict) -> dict[str, int]:
+    """process.capabilities -> {set name: mask}; unknown or unavailable names are
+    skipped with one warning, as runc does."""
+    unknown: set[str] = set()
+    out = {key: mask(caps.get(key), unknown) for key in SETS}
+    if unknown:
+        log.warning(f"ignoring unknown or unavailable capabilities: {sorted(unknown)}")
+    return out

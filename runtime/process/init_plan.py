@@ -15,9 +15,8 @@ import os
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import capabilities, devices, mounts
+from runtime.process import capabilities, devices, lsm, mounts, sched, sysctl, user
 from runtime.process.namespaces import KINDS, Namespaces
-from runtime.process.user import environment
 
 
 class InitOptions:
@@ -42,7 +41,10 @@ class InitOptions:
 def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
           opts: InitOptions) -> Plan:
     plan = Plan()
-    plan.clone_flags = ns.clone_flags
+    # A time namespace's offsets can only be set before a process is in it: the
+    # init unshares it (its children and its own execve enter it) and the
+    # runtime writes the offsets at the "cgroups" sync.  clone() would enter it.
+    plan.clone_flags = ns.clone_flags & ~lib.CLONE_NEWTIME
     linux = config.get("linux") or {}
     process = config["process"]
 
@@ -50,6 +52,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         plan.add(lib.OP_SETNS, f"join {kind} namespace {path}", fd=fd, flags=KINDS[kind][0],
                  s=(path,), pre=True)
 
+    if "time" in ns.new:
+        plan.add(lib.OP_UNSHARE, "unshare the time namespace", flags=lib.CLONE_NEWTIME)
     plan.sync("cgroups")
     if "user" in ns.new:
         plan.add(lib.OP_SETRESGID, "become root in the user namespace (gid)", n=(0,))
@@ -70,31 +74,24 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         plan.add(lib.OP_SETHOSTNAME, "sethostname", s=(config["hostname"],))
     if config.get("domainname"):
         plan.add(lib.OP_SETDOMAINNAME, "setdomainname", s=(config["domainname"],))
-    for key, value in (linux.get("sysctl") or {}).items():
-        path = "/proc/sys/" + key.replace(".", "/")
-        plan.add(lib.OP_WRITE_FILE, f"write sysctl {key}", s=(path, value))
-    for path in linux.get("readonlyPaths") or []:
-        plan.add(lib.OP_READONLY_PATH, f"make {path} read-only", s=(path,))
-    for path in linux.get("maskedPaths") or []:
-        plan.add(lib.OP_MASK_PATH, f"mask {path}", s=(path, None))
-    if process.get("noNewPrivileges"):
-        plan.add(lib.OP_NO_NEW_PRIVS, "set no_new_privs")
+    _confine(plan, process, linux)
 
     plan.sync("ready")
 
+    label = lsm.selinux_exec_write(process.get("selinuxLabel") or "")
+    if label:
+        plan.add(lib.OP_WRITE_FILE, "set the SELinux exec label", s=label)
     nnp = bool(process.get("noNewPrivileges"))
     # Without no_new_privs loading seccomp needs CAP_SYS_ADMIN: load it before
     # the capabilities go; otherwise as late as possible.
     if opts.seccomp is not None and not nnp:
         _add_seccomp(plan, opts)
-    _finalize_namespace(plan, process, linux, ns, opts)
     argv = list(process["args"])
-    env = environment(process, opts.rootfs)
+    env = user.environment(process, opts.rootfs)
+    _finalize_namespace(plan, process, linux, ns, opts)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
     if opts.seccomp is not None and nnp and opts.seccomp_notify:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
-    if "personality" in linux:
-        plan.add(lib.OP_PERSONALITY, "set personality", n=(_personality(linux["personality"]),))
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)
@@ -104,19 +101,49 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     return plan
 
 
+def _confine(plan: Plan, process: dict, linux: dict) -> None:
+    """runc's steps between the hostname and the "ready" sync, in its order."""
+    profile = lsm.apparmor_exec_write(process.get("apparmorProfile") or "")
+    if profile:
+        plan.add(lib.OP_WRITE_FILE, "apply the AppArmor profile", s=profile)
+    for key, value in (linux.get("sysctl") or {}).items():
+        plan.add(lib.OP_WRITE_FILE, f"write sysctl {key}", s=(sysctl.proc_path(key), value))
+    for path in linux.get("readonlyPaths") or []:
+        plan.add(lib.OP_READONLY_PATH, f"make {path} read-only", s=(path,))
+    mask_data = lsm.mount_data("", linux.get("mountLabel") or "") or None
+    for path in linux.get("maskedPaths") or []:
+        plan.add(lib.OP_MASK_PATH, f"mask {path}", s=(path, mask_data))
+    if process.get("noNewPrivileges"):
+        plan.add(lib.OP_NO_NEW_PRIVS, "set no_new_privs")
+    if "scheduler" in process:
+        sched.add_scheduler(plan, process["scheduler"])
+    if "ioPriority" in process:
+        sched.add_io_priority(plan, process["ioPriority"])
+    if "personality" in linux:
+        plan.add(lib.OP_PERSONALITY, "set personality", n=(_personality(linux["personality"]),))
+
+
 def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions) -> None:
     linux = config.get("linux") or {}
     propagation = linux.get("rootfsPropagation") or ""
     from runtime.process.mount_options import PROPAGATION
 
+    # As runc's prepareRoot: the configured propagation (rslave by default) for
+    # the whole tree, then the mount holding the rootfs made private (slave for
+    # a slave propagation), so that the rootfs bind does not propagate and
+    # pivot_root accepts it even under a shared /.
     root_flag = PROPAGATION.get(propagation, lib.MS_SLAVE | lib.MS_REC)
-    if root_flag & lib.MS_SHARED:
-        root_flag = lib.MS_SLAVE | lib.MS_REC  # / must not be shared for pivot_root
     plan.add(lib.OP_MOUNT, "set propagation of /", flags=root_flag, s=(None, "/", None, None))
+    if "mount" in ns.new:  # a joined mount namespace has mounts we can't see from here
+        parent_flag = lib.MS_SLAVE if root_flag & lib.MS_SLAVE else lib.MS_PRIVATE
+        holder = mount_point_of(opts.rootfs)
+        plan.add(lib.OP_MOUNT, f"set propagation of {holder}, which holds the rootfs",
+                 flags=parent_flag, s=(None, holder, None, None))
     plan.add(lib.OP_MOUNT, "bind mount the rootfs on itself", flags=lib.MS_BIND | lib.MS_REC,
              s=(opts.rootfs, opts.rootfs, "bind", None))
     plan.add(lib.OP_OPEN_ROOT, "open the rootfs", s=(opts.rootfs,))
-    mount_list = config.get("mounts") or []
+    mount_list = [lsm.labelled_mount(m, linux.get("mountLabel") or "")
+                  for m in config.get("mounts") or []]
     for m in mount_list:
         mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount)
     dev_bound = any(m.get("destination", "").rstrip("/") == "/dev" and mounts.is_bind(m)
@@ -133,7 +160,9 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
         plan.add(lib.OP_CHROOT, "move the rootfs to / and chroot", s=(opts.rootfs,))
     else:
         plan.add(lib.OP_PIVOT_ROOT, "pivot_root", s=(opts.rootfs,))
-    if propagation:
+    # Private and slave were applied before the pivot; shared (a new peer group
+    # for the new /) and unbindable only now, so that they can't reach the host.
+    if propagation and not PROPAGATION[propagation] & (lib.MS_PRIVATE | lib.MS_SLAVE):
         plan.add(lib.OP_MOUNT, "apply rootfsPropagation", flags=PROPAGATION[propagation],
                  s=(None, "/", None, None))
 
@@ -152,29 +181,27 @@ def _finalize_rootfs(plan: Plan, config: dict) -> None:
 
 def _finalize_namespace(plan: Plan, process: dict, linux: dict, ns: Namespaces,
                         opts: InitOptions) -> None:
+    """runc's finalizeNamespace: fds, cwd, capabilities kept across the user switch."""
     plan.add(lib.OP_CLOSE_FDS, "close inherited fds", n=(3 + opts.preserve_fds,))
-    caps = process.get("capabilities") or {}
-    plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities",
-             n=(capabilities.mask(caps.get("bounding"), "bounding"),))
+    cwd = process.get("cwd") or "/"
+    plan.add(lib.OP_CHDIR_TRY, f"chdir {cwd}", s=(cwd,))
+    caps = capabilities.masks(process.get("capabilities") or {})
+    plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
     plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
-    user = process.get("user") or {}
-    uid, gid = int(user.get("uid", 0)), int(user.get("gid", 0))
-    groups = [int(g) for g in user.get("additionalGids") or []]
+    uid, gid, groups = user.ids(process)
+    plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
     if not _setgroups_denied(linux, ns):
-        data = b"".join(g.to_bytes(4, "little") for g in groups)
-        plan.add(lib.OP_SETGROUPS, "setgroups", data=data, count=len(groups))
+        plan.add(lib.OP_SETGROUPS, "setgroups", data=user.gids_bytes(groups), count=len(groups))
     plan.add(lib.OP_SETRESGID, f"setgid {gid}", n=(gid,))
     plan.add(lib.OP_SETRESUID, f"setuid {uid}", n=(uid,))
+    plan.add(lib.OP_CHDIR_RETRY, f"chdir {cwd} as uid {uid}", s=(cwd,))
     plan.add(lib.OP_KEEPCAPS, "clear keep-caps", n=(0,))
-    plan.add(lib.OP_CAPSET, "set capabilities", n=(
-        capabilities.mask(caps.get("effective"), "effective"),
-        capabilities.mask(caps.get("permitted"), "permitted"),
-        capabilities.mask(caps.get("inheritable"), "inheritable")))
-    plan.add(lib.OP_CAP_AMBIENT, "set ambient capabilities",
-             n=(capabilities.mask(caps.get("ambient"), "ambient"),))
-    if "umask" in user:
-        plan.add(lib.OP_UMASK, f"umask {user['umask']:o}", n=(int(user["umask"]),))
-    plan.add(lib.OP_CHDIR, f"chdir {process.get('cwd') or '/'}", s=(process.get("cwd") or "/",))
+    plan.add(lib.OP_CAPSET, "set capabilities",
+             n=(caps["effective"], caps["permitted"], caps["inheritable"]))
+    plan.add(lib.OP_CAP_AMBIENT, "set ambient capabilities", n=(caps["ambient"],))
+    umask = (process.get("user") or {}).get("umask")
+    if umask is not None:
+        plan.add(lib.OP_UMASK, f"umask {int(umask):o}", n=(int(umask),))
 
 
 def _setgroups_denied(linux: dict, ns: Namespaces) -> bool:
@@ -186,6 +213,31 @@ def _add_seccomp(plan: Plan, opts: InitOptions) -> None:
     assert opts.seccomp is not None
     plan.add(lib.OP_SECCOMP, "load the seccomp filter", flags=opts.seccomp_flags,
              data=opts.seccomp, count=len(opts.seccomp) // 8)
+
+
+def mount_point_of(path: str) -> str:
+    """The mount point holding `path` (the longest one that is a prefix of it)."""
+    best = "/"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return best
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) < 5:
+            continue
+        mp = _unescape(fields[4])
+        if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
+            best = mp
+    return best
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(code, chr(int(code[1:], 8)))
+    return field
 
 
 def _personality(p: dict) -> int:

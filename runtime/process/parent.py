@@ -1,11 +1,23 @@
 """Steps the runtime applies to the container process from outside, at sync points:
-id mappings, rlimits and oom_score_adj (as runc's parent process does)."""
+id mappings and time offsets (at "cgroups", before the process goes on), rlimits
+and oom_score_adj, as runc's parent process does."""
 
 from __future__ import annotations
 
 import os
 
 from runtime.errors import PyruncError
+
+# The names runc accepts (runc's rlimitMap); the numbers come from the headers.
+RLIMIT_NAMES = (
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+)
+_U64_MAX = 2**64 - 1
+# Lines the kernel accepts in uid_map/gid_map (since Linux 4.15).
+_MAX_MAP_LINES = 340
+TIME_CLOCKS = ("monotonic", "boottime")
 
 
 def _write(path: str, data: str) -> None:
@@ -14,6 +26,39 @@ def _write(path: str, data: str) -> None:
         os.write(fd, data.encode())
     finally:
         os.close(fd)
+
+
+# -- user namespace ---------------------------------------------------------
+def check_id_mappings(linux: dict) -> None:
+    """Refuse what the kernel would refuse in uid_map/gid_map, with a clearer message."""
+    for key in ("uidMappings", "gidMappings"):
+        maps = linux.get(key) or []
+        if len(maps) > _MAX_MAP_LINES:
+            raise PyruncError(f"{key}: {len(maps)} ranges, the kernel accepts at most "
+                              f"{_MAX_MAP_LINES}")
+        for m in maps:
+            if int(m.get("size", 0)) <= 0:
+                raise PyruncError(f"{key}: range {_fmt(m)} has no size")
+            for field in ("containerID", "hostID"):
+                if int(m.get(field, 0)) + int(m["size"]) > 2**32 - 1:
+                    raise PyruncError(f"{key}: range {_fmt(m)} goes beyond the last id")
+        for field, what in (("containerID", "container"), ("hostID", "host")):
+            ranges = sorted(maps, key=lambda m: int(m[field]))
+            widest = None  # the range seen so far that reaches furthest
+            for m in ranges:
+                if widest is not None and int(m[field]) < _end(widest, field):
+                    raise PyruncError(f"{key}: ranges {_fmt(widest)} and {_fmt(m)} overlap in "
+                                      f"{what} ids")
+                if widest is None or _end(m, field) > _end(widest, field):
+                    widest = m
+
+
+def _end(m: dict, field: str) -> int:
+    return int(m[field]) + int(m["size"])
+
+
+def _fmt(m: dict) -> str:
+    return f"{m.get('containerID')}:{m.get('hostID')}:{m.get('size')}"
 
 
 def write_id_mappings(pid: int, linux: dict) -> None:
@@ -28,30 +73,53 @@ def write_id_mappings(pid: int, linux: dict) -> None:
             raise PyruncError(f"write {name} for the user namespace: {e.strerror}") from None
 
 
-def check_rlimits(process: dict) -> list[tuple[int, int, int]]:
-    """Validate process.rlimits; returns (resource, soft, hard) triples."""
-    import resource
+# -- time namespace -----------------------------------------------------------
+def check_time_offsets(offsets: dict) -> None:
+    for clock in offsets:
+        if clock not in TIME_CLOCKS:
+            raise PyruncError(f"timeOffsets: unknown clock {clock!r} (known: "
+                              f"{', '.join(TIME_CLOCKS)})")
+
+
+def write_time_offsets(pid: int, offsets: dict) -> None:
+    """Offsets of the time namespace the process's children (and its next execve)
+    will be in; only possible before any process has entered it."""
+    text = "".join(f"{clock} {int(o.get('secs', 0))} {int(o.get('nanosecs', 0))}\n"
+                   for clock, o in offsets.items())
+    if not text:
+        return
+    try:
+        _write(f"/proc/{pid}/timens_offsets", text)
+    except OSError as e:
+        raise PyruncError(f"failed to update /proc/{pid}/timens_offsets: {e.strerror}") from None
+
+
+# -- rlimits and oom_score_adj ----------------------------------------------------------
+def check_rlimits(process: dict) -> list[tuple[int, int, int, str]]:
+    """Validate process.rlimits; returns (resource, soft, hard, name)."""
+    from runtime.native import lib
 
     out = []
     for rl in process.get("rlimits") or []:
         kind = rl.get("type", "")
-        res = getattr(resource, kind, None) if kind.startswith("RLIMIT_") else None
-        if not isinstance(res, int):
-            raise PyruncError(f"invalid rlimit type {kind!r}")
+        if kind not in RLIMIT_NAMES:
+            raise PyruncError(f"wrong rlimit value: {kind}")
         soft, hard = int(rl.get("soft", 0)), int(rl.get("hard", 0))
         if soft > hard:
             raise PyruncError(f"rlimit {kind}: soft limit {soft} is above the hard limit {hard}")
-        out.append((res, soft, hard))
+        out.append((getattr(lib, kind), soft, hard, kind))
     return out
 
 
-def set_rlimits(pid: int, limits: list[tuple[int, int, int]], names: list[str]) -> None:
+def set_rlimits(pid: int, limits: list[tuple[int, int, int, str]]) -> None:
+    """prlimit() each limit on the process: from outside, because once in a user
+    namespace the process could no longer raise its own hard limits."""
     import resource
 
-    for (res, soft, hard), name in zip(limits, names, strict=True):
+    for res, soft, hard, name in limits:
         inf = resource.RLIM_INFINITY
-        soft = inf if soft >= 2**64 - 1 else soft
-        hard = inf if hard >= 2**64 - 1 else hard
+        soft = inf if soft >= _U64_MAX else soft
+        hard = inf if hard >= _U64_MAX else hard
         try:
             resource.prlimit(pid, res, (soft, hard))
         except (OSError, ValueError) as e:

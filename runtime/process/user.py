@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from runtime.errors import PyruncError
+
 
 def home_for(rootfs: str, uid: int) -> str:
     """HOME from the container's /etc/passwd, "/" when absent (as runc)."""
@@ -23,7 +25,42 @@ def home_for(rootfs: str, uid: int) -> str:
 
 
 def environment(process: dict, rootfs: str) -> list[str]:
-    env = list(process.get("env") or [])
-    if not any(e.startswith("HOME=") for e in env):
-        env.append("HOME=" + home_for(rootfs, int(process.get("user", {}).get("uid", 0))))
-    return env
+    """process.env as runc's prepareEnv makes it: NAME=VALUE checked, duplicates
+    dropped (the last one wins, in its place), HOME added when unset or empty."""
+    out: list[str] = []
+    seen: set[str] = set()
+    home_set = False
+    for kv in reversed(process.get("env") or []):
+        name, sep, value = kv.partition("=")
+        if not sep:
+            raise PyruncError("invalid environment variable: missing '='")
+        if not name:
+            raise PyruncError("invalid environment variable: name cannot be empty")
+        if name in seen:
+            continue
+        seen.add(name)
+        if "\0" in kv:
+            raise PyruncError(f'invalid environment variable "{name}": contains nul byte (\\x00)')
+        if name == "HOME":
+            if not value:
+                continue  # replaced below, as runc does
+            home_set = True
+        out.append(kv)
+    out.reverse()
+    if not home_set:
+        out.append("HOME=" + home_for(rootfs, ids(process)[0]))
+    return out
+
+
+def ids(process: dict) -> tuple[int, int, list[int]]:
+    """(uid, gid, additional gids) of process.user."""
+    user = process.get("user") or {}
+    groups = [int(g) for g in user.get("additionalGids") or []]
+    return int(user.get("uid", 0)), int(user.get("gid", 0)), groups
+
+
+def gids_bytes(groups: list[int]) -> bytes:
+    """The gid_t[] setgroups(2) takes, in native byte order."""
+    import array
+
+    return array.array("I", groups).tobytes()

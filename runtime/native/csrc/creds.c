@@ -1,4 +1,5 @@
-/* Credentials: groups, capabilities, no_new_privs, personality, umask. */
+/* Credentials: groups, capabilities, no_new_privs, personality, umask, and the
+ * stdio ownership and cwd steps around the user switch. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
@@ -6,6 +7,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,4 +90,46 @@ int op_umask(struct child_ctx *ctx, const struct pyrunc_op *op)
     (void)ctx;
     umask((mode_t)op->n[0]);
     return 0;
+}
+
+/* Before the user switch, stdio not owned by the new uid is given to it, so that
+ * a non-root process can still use its console (as runc's fixStdioPermissions).
+ * /dev/null is left alone; a file whose owner is not ours to change is too. */
+int op_fix_stdio(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    uid_t uid = (uid_t)op->n[0];
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            if (errno == EBADF)
+                continue;
+            return op_fail(ctx, "fstat stdio fd %d", fd);
+        }
+        if (st.st_uid == uid || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+            continue;
+        if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EPERM && errno != EROFS)
+            return op_fail(ctx, "chown stdio fd %d to %u", fd, uid);
+    }
+    return 0;
+}
+
+/* runc changes to the cwd before the user switch (root may reach directories the
+ * user can't) and, if that was refused, once more after it (the user may reach
+ * directories root can't, e.g. in a user namespace). */
+int op_chdir_try(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    ctx->cwd_pending = 0;
+    if (op_chdir(ctx, op) == 0)
+        return 0;
+    if (errno != EACCES && errno != EPERM)
+        return -1;
+    ctx->cwd_pending = 1;
+    return 0;
+}
+
+int op_chdir_retry(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    if (!ctx->cwd_pending)
+        return 0;
+    return op_chdir(ctx, op);
 }

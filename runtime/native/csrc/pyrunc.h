@@ -54,6 +54,12 @@ enum pyrunc_op_kind {
     OP_WAIT_START,        /* fd=listening socket: block until `start` says go */
     OP_SECCOMP,           /* data=struct sock_filter[], len=count, flags */
     OP_EXEC,              /* v[0]=argv v[1]=envp */
+    OP_FIX_STDIO,         /* n[0]=uid: chown stdio to the user about to be set */
+    OP_CHDIR_TRY,         /* s[0]=cwd: chdir; if refused, OP_CHDIR_RETRY does it later */
+    OP_CHDIR_RETRY,       /* s[0]=cwd: chdir, if OP_CHDIR_TRY was refused */
+    OP_SCHED_SETATTR,     /* data=struct sched_attr */
+    OP_IOPRIO_SET,        /* n[0]=which n[1]=who n[2]=ioprio */
+    OP_SCHED_SETAFFINITY, /* data=cpu mask, len=bytes */
     OP__COUNT
 };
 
@@ -115,6 +121,7 @@ struct child_ctx {
     int conn_fd;
     int op_index;
     const char *exec_path;
+    int cwd_pending;                /* OP_CHDIR_TRY was refused: OP_CHDIR_RETRY runs */
     char exec_buf[4096];
     char msg[400];
 };
@@ -164,6 +171,12 @@ int op_clear_pdeathsig(struct child_ctx *, const struct pyrunc_op *);
 int op_wait_start(struct child_ctx *, const struct pyrunc_op *);
 int op_seccomp(struct child_ctx *, const struct pyrunc_op *);
 int op_exec(struct child_ctx *, const struct pyrunc_op *);
+int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
+int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
+int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);
+int op_sched_setattr(struct child_ctx *, const struct pyrunc_op *);
+int op_ioprio_set(struct child_ctx *, const struct pyrunc_op *);
+int op_sched_setaffinity(struct child_ctx *, const struct pyrunc_op *);
 
 /* Shared helpers. */
 int resolve_in_root(struct child_ctx *ctx, const char *path, int flags);

@@ -51,6 +51,12 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_WAIT_START] = op_wait_start,
     [OP_SECCOMP] = op_seccomp,
     [OP_EXEC] = op_exec,
+    [OP_FIX_STDIO] = op_fix_stdio,
+    [OP_CHDIR_TRY] = op_chdir_try,
+    [OP_CHDIR_RETRY] = op_chdir_retry,
+    [OP_SCHED_SETATTR] = op_sched_setattr,
+    [OP_IOPRIO_SET] = op_ioprio_set,
+    [OP_SCHED_SETAFFINITY] = op_sched_setaffinity,
 };
 
 int op_fail(struct child_ctx *ctx, const char *fmt, ...)

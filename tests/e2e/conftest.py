@@ -1,0 +1,132 @@
+"""Session fixtures for the client suite: one private containerd (for ctr,
+Docker and the CRI plugin), one dockerd on top of it, one podman storage.
+
+The suite is opt-in: it runs with `-m e2e`, PYRUNC_E2E=1, or when a path
+under tests/e2e is named on the command line; a plain `pytest` deselects it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from tests.e2e import images
+from tests.e2e.clients import Ctr, Docker, Podman
+from tests.e2e.daemons import (
+    CRI_NAMESPACE,
+    CTR_NAMESPACE,
+    Containerd,
+    Dockerd,
+    remove_shared_run_dirs,
+)
+from tests.e2e.env import binary, checked, need, remove_tree, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _e2e_requested(config: pytest.Config) -> bool:
+    if os.environ.get("PYRUNC_E2E") == "1" or "e2e" in (config.getoption("markexpr") or ""):
+        return True
+    return any(os.path.abspath(str(a).split("::")[0]).startswith(HERE) for a in config.args)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _e2e_requested(config):
+        return
+    ours = [i for i in items if str(i.fspath).startswith(HERE + os.sep)]
+    if ours:
+        config.hook.pytest_deselected(items=ours)
+        items[:] = [i for i in items if i not in ours]
+
+
+@pytest.fixture(scope="session")
+def e2e_dir():
+    # Short and outside pytest's tmp tree: sockets have a 108-byte path limit.
+    path = tempfile.mkdtemp(prefix="pyrunc-e2e-", dir="/tmp")
+    yield path
+    remove_tree(path)
+
+
+@pytest.fixture(scope="session")
+def runtime_binary() -> str:
+    path = binary()
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"runtime under test {path} missing (run tests/setup.sh)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def containerd(e2e_dir, runtime_binary):
+    need("containerd", "ctr", "containerd-shim-runc-v2")
+    daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF)
+    try:
+        daemon.start()
+        archive = images.oci_archive(e2e_dir, {
+            images.BUSYBOX_REF: ["/bin/sh"],
+            images.PAUSE_REF: ["/bin/sleep", "2147483647"],
+        })
+        for ns in (CTR_NAMESPACE, CRI_NAMESPACE):
+            checked(run(daemon.ctr("images", "import", archive, namespace=ns)))
+        yield daemon
+    finally:
+        daemon.stop()
+        remove_shared_run_dirs()
+
+
+@pytest.fixture(scope="session")
+def ctr(containerd, runtime_binary, cgroup_parent) -> Ctr:
+    return Ctr(containerd, runtime_binary, f"{cgroup_parent}/ctr")
+
+
+@pytest.fixture(scope="session")
+def docker(e2e_dir, containerd, runtime_binary, cgroup_parent):
+    need("dockerd", "/usr/bin/docker")
+    daemon = Dockerd(os.path.join(e2e_dir, "docker"), containerd.socket, runtime_binary,
+                     f"{cgroup_parent}/docker")
+    try:
+        daemon.start()
+        client = Docker(daemon)
+        client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
+                  images.BUSYBOX_REF)
+        yield client
+    finally:
+        daemon.stop()
+
+
+# podman writes these whatever its configuration says (its blob-info cache and
+# netavark's run directory); the runtime's default root is where podman's
+# containers keep their state. Removed after the session if it created them.
+PODMAN_FIXED_DIRS = ("/var/lib/containers", "/run/containers")
+
+
+@pytest.fixture(scope="session")
+def podman(e2e_dir, runtime_binary, cgroup_parent):
+    need("podman", "conmon")
+    fixed_new = [d for d in PODMAN_FIXED_DIRS if not os.path.exists(d)]
+    runtime_root = f"/run/{os.path.basename(runtime_binary)}"
+    root_new = not os.path.exists(runtime_root)
+    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, f"{cgroup_parent}/podman")
+    try:
+        client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
+                  images.BUSYBOX_REF)
+        yield client
+    finally:
+        client.cleanup()
+        run(client.argv("system", "prune", "-af"), env=client.env, timeout=120)
+        for d in fixed_new:
+            shutil.rmtree(d, ignore_errors=True)
+        if root_new:
+            try:
+                os.rmdir(runtime_root)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def bind_dir(tmp_path):
+    d = tmp_path / "bind"
+    d.mkdir()
+    yield str(d)
+    shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,212 @@
+"""containerd and dockerd started by the suite itself, on private roots,
+sockets and pidfiles, with the runtime under test registered as `pyrunc`.
+They are stopped by their pid, never by name."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+from tests.e2e.env import remove_tree, run, wait_for
+
+RUNTIME_NAME = "pyrunc"
+CTR_NAMESPACE = "pyrunc-e2e"
+DOCKER_NAMESPACE = "pyrunc-e2e-moby"
+CRI_NAMESPACE = "k8s.io"  # fixed by containerd's CRI plugin
+
+
+class Daemon:
+    """A child process with a log file, stopped with SIGTERM then SIGKILL."""
+
+    name = "daemon"
+
+    def __init__(self, workdir: str) -> None:
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.log_path = os.path.join(workdir, f"{self.name}.log")
+        self.proc: subprocess.Popen | None = None
+
+    def _spawn(self, argv: list[str]) -> None:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def terminate(self, timeout: float = 30) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Containerd(Daemon):
+    name = "containerd"
+
+    def __init__(self, workdir: str, runtime_binary: str, sandbox_image: str) -> None:
+        super().__init__(workdir)
+        self.runtime_binary = runtime_binary
+        self.sandbox_image = sandbox_image
+        self.socket = os.path.join(workdir, "containerd.sock")
+        self.config_path = os.path.join(workdir, "config.toml")
+
+    def config_toml(self) -> str:
+        d = self.dir
+        return f"""\
+version = 2
+root = "{d}/root"
+state = "{d}/state"
+
+[grpc]
+  address = "{self.socket}"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d}/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{self.sandbox_image}"
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  # The pause container asks for oom_score_adj -998; lowering it needs
+  # CAP_SYS_RESOURCE, which root lacks on this machine.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{d}/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{RUNTIME_NAME}]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{RUNTIME_NAME}.options]
+        BinaryName = "{self.runtime_binary}"
+"""
+
+    def start(self) -> None:
+        os.makedirs(os.path.join(self.dir, "cni"), exist_ok=True)
+        with open(self.config_path, "w") as f:
+            f.write(self.config_toml())
+        self._spawn(["containerd", "--config", self.config_path])
+
+        def up() -> bool:
+            if not self.alive():
+                raise AssertionError(f"containerd exited:\n{self.log_tail()}")
+            return os.path.exists(self.socket) and run(self.ctr("version"),
+                                                       timeout=10).returncode == 0
+        wait_for(up, 30, "containerd to answer")
+
+    def ctr(self, *args: str, namespace: str = CTR_NAMESPACE) -> list[str]:
+        return ["ctr", "--address", self.socket, "--namespace", namespace, *args]
+
+    def clean_namespace(self, namespace: str) -> None:
+        """Kill and delete every task and container the suite left in `namespace`."""
+        ls = run(self.ctr("containers", "list", "-q", namespace=namespace), timeout=30)
+        for cid in ls.stdout.split():
+            # --force kills a task that is still running, then deletes it.
+            run(self.ctr("tasks", "delete", "--force", cid, namespace=namespace), timeout=30)
+            run(self.ctr("containers", "delete", cid, namespace=namespace), timeout=30)
+
+    def stop(self) -> None:
+        if self.alive():
+            for ns in (CTR_NAMESPACE, CRI_NAMESPACE, DOCKER_NAMESPACE):
+                self.clean_namespace(ns)
+        self.terminate()
+
+
+class Dockerd(Daemon):
+    name = "dockerd"
+
+    def __init__(self, workdir: str, containerd_socket: str, runtime_binary: str,
+                 cgroup_parent: str) -> None:
+        super().__init__(workdir)
+        self.socket = os.path.join(workdir, "docker.sock")
+        self.config_path = os.path.join(workdir, "daemon.json")
+        self.client_env = {"DOCKER_HOST": f"unix://{self.socket}",
+                           "DOCKER_CONFIG": os.path.join(workdir, "client-config")}
+        self.config = {
+            "runtimes": {RUNTIME_NAME: {"path": runtime_binary}},
+            "exec-opts": ["native.cgroupdriver=cgroupfs"],
+            "cgroup-parent": cgroup_parent,
+            "bridge": "none",
+            "iptables": False,
+            "ip-forward": False,
+            "ip-masq": False,
+            "storage-driver": "overlay2",
+            "data-root": os.path.join(workdir, "data"),
+            "exec-root": os.path.join(workdir, "exec"),
+            "pidfile": os.path.join(workdir, "dockerd.pid"),
+            # Debian's 20.10 writes its trust key to /etc/docker unless told otherwise.
+            "deprecated-key-path": os.path.join(workdir, "key.json"),
+            "hosts": [f"unix://{self.socket}"],
+            "containerd": containerd_socket,
+            "containerd-namespace": DOCKER_NAMESPACE,
+            "containerd-plugins-namespace": DOCKER_NAMESPACE + "-plugins",
+        }
+
+    def start(self) -> None:
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+        self._spawn(["dockerd", "--config-file", self.config_path])
+
+        def up() -> bool:
+            if not self.alive():
+                raise AssertionError(f"dockerd exited:\n{self.log_tail()}")
+            return run(["/usr/bin/docker", "version"], env=self.client_env,
+                       timeout=10).returncode == 0
+        wait_for(up, 60, "dockerd to answer", step=0.3)
+
+    def stop(self) -> None:
+        if self.alive():
+            ids = run(["/usr/bin/docker", "ps", "-aq"], env=self.client_env).stdout.split()
+            if ids:
+                run(["/usr/bin/docker", "rm", "-f", *ids], env=self.client_env, timeout=120)
+        self.terminate()
+
+    def restart(self) -> None:
+        self.terminate()
+        self.start()
+
+
+def remove_shared_run_dirs() -> None:
+    """containerd's shims put sockets and runc roots in fixed places under
+    /run/containerd; remove what is empty there once the daemons are gone."""
+    for ns in (CTR_NAMESPACE, CRI_NAMESPACE, DOCKER_NAMESPACE):
+        _rmdir(f"/run/containerd/runc/{ns}")
+    for d in ("/run/containerd/runc", "/run/containerd/s", "/run/containerd/fifo",
+              "/run/containerd"):
+        _rmdir(d)
+
+
+def _rmdir(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+__all__ = ["Containerd", "Dockerd", "RUNTIME_NAME", "CTR_NAMESPACE", "remove_tree",
+           "remove_shared_run_dirs"]

@@ -1,0 +1,86 @@
+"""What every client test shares: the runtime under test, a command runner, host facts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from tests.support.runtime import binary, is_pyrunc
+
+__all__ = ["binary", "is_pyrunc", "run", "need", "wait_for", "cgroup_file", "free_port",
+           "checked", "remove_tree"]
+
+
+def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
+        env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Run a client command; output goes through files, not pipes, because a
+    daemonized helper (conmon, a shim) may keep an inherited pipe open."""
+    full_env = dict(os.environ, **(env or {}))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        r = subprocess.run(list(cmd), stdout=out, stderr=err, timeout=timeout, env=full_env,
+                           cwd=cwd, input=input.encode() if input is not None else None,
+                           stdin=None if input is not None else subprocess.DEVNULL)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(list(cmd), r.returncode,
+                                           out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+
+
+def checked(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Fail the test with the client's own words when a command failed."""
+    if p.returncode != 0:
+        pytest.fail(f"`{' '.join(p.args)}` exited {p.returncode}\nstdout: {p.stdout.strip()}\n"
+                    f"stderr: {p.stderr.strip()}", pytrace=False)
+    return p
+
+
+def need(*binaries: str) -> None:
+    missing = [b for b in binaries if not (shutil.which(b) or os.access(b, os.X_OK))]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (run tests/e2e/setup.sh)")
+
+
+def wait_for(pred: Callable[[], object], timeout: float, what: str, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
+
+
+def cgroup_file(pid: int | str, controller: str, name: str) -> str:
+    """The content of a cgroup v1 file of the cgroup that `pid` is in."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller in controllers.split(","):
+                with open(f"/sys/fs/cgroup/{controller}{path}/{name}") as g:
+                    return g.read().strip()
+    raise AssertionError(f"pid {pid} is in no {controller} cgroup")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def remove_tree(path: str) -> None:
+    """rm -rf that first unmounts whatever a daemon left mounted below `path`."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f]
+    for m in sorted((m for m in mounts if m.startswith(path.rstrip("/") + "/")),
+                    key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)

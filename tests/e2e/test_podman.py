@@ -1,0 +1,142 @@
+"""podman (podman + conmon -> runtime), the runtime registered in
+containers.conf's [engine.runtimes] and chosen with `--runtime pyrunc`.
+podman and conmon pass no --root: the runtime's default root is used."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from tests.e2e.env import binary, cgroup_file, wait_for
+from tests.e2e.images import BUSYBOX_REF as IMG
+from tests.e2e.tty import run_in_pty
+
+pytestmark = pytest.mark.e2e
+
+
+def name() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def started(podman):
+    """started(*run_args, cmd=...) -> name of a detached container; removed after."""
+    names: list[str] = []
+
+    def start(*args: str, cmd: tuple[str, ...] = ("sleep", "300")) -> str:
+        n = name()
+        names.append(n)
+        podman.ok(*podman.run_argv("-d", "--name", n, *args, IMG, *cmd))
+        return n
+
+    yield start
+    if names:
+        podman("rm", "-f", "-t", "0", *names)
+
+
+def wait_log(podman, container: str, text: str, timeout: float = 20) -> None:
+    wait_for(lambda: text in podman("logs", container).stdout, timeout, f"{text!r} in logs")
+
+
+def default_root() -> str:
+    """runc's is /run/runc, crun's /run/crun, pyrunc's /run/pyrunc."""
+    return f"/run/{os.path.basename(binary())}"
+
+
+def test_run_output_and_exit_code(podman):
+    p = podman(*podman.run_argv("--rm", IMG, "sh", "-c", "echo hello; exit 5"))
+    assert p.returncode == 5, p.stderr
+    assert p.stdout == "hello\n"
+
+
+def test_uses_default_root(podman, started):
+    c = started()
+    full_id = podman.inspect(c, "{{.Id}}")
+    assert os.path.isdir(os.path.join(default_root(), full_id))
+
+
+def test_detached_and_exec(podman, started):
+    c = started()
+    assert podman.ok("exec", c, "sh", "-c", "echo $((3*3))").stdout == "9\n"
+    assert podman("exec", c, "sh", "-c", "exit 2").returncode == 2
+
+
+def test_exec_tty(podman, started):
+    c = started()
+    r = run_in_pty(podman.argv("exec", "-it", c, "sh", "-c", "tty; exit 3"), env=podman.env)
+    assert r.returncode == 3, r
+    assert "/dev/pts/" in r.output
+
+
+def test_run_tty(podman):
+    r = run_in_pty(podman.argv(*podman.run_argv("--rm", "-it", IMG, "sh", "-c", "tty; exit 4")),
+                   env=podman.env)
+    assert r.returncode == 4, r
+    assert "/dev/pts/0" in r.output
+
+
+def test_top(podman, started):
+    c = started()
+    assert "sleep 300" in podman.ok("top", c).stdout
+
+
+def test_pause_unpause(podman, started):
+    c = started()
+    pid = podman.pid(c)
+    podman.ok("pause", c)
+    assert podman.inspect(c, "{{.State.Status}}") == "paused"
+    assert cgroup_file(pid, "freezer", "freezer.state") == "FROZEN"
+    podman.ok("unpause", c)
+    assert podman.inspect(c, "{{.State.Status}}") == "running"
+    assert cgroup_file(pid, "freezer", "freezer.state") == "THAWED"
+
+
+def test_update(podman, started):
+    """`podman update` -> runtime `update --resources=FILE ID`."""
+    c = started()
+    pid = podman.pid(c)
+    podman.ok("update", "--memory", "64m", "--cpus", "0.5", c)
+    assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == str(64 << 20)
+    assert cgroup_file(pid, "cpu", "cpu.cfs_quota_us") == "50000"
+
+
+def test_stop_sends_sigterm(podman, started):
+    c = started(cmd=("sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; '
+                                 "while :; do sleep 1; done"))
+    wait_log(podman, c, "ready")
+    podman.ok("stop", "-t", "30", c)
+    assert podman.inspect(c, "{{.State.ExitCode}}") == "0"
+    assert "got-term" in podman("logs", c).stdout
+
+
+def test_stop_kills_after_timeout(podman, started):
+    c = started(cmd=("sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 1; done'))
+    wait_log(podman, c, "ready")
+    t0 = time.monotonic()
+    podman.ok("stop", "-t", "2", c)
+    assert time.monotonic() - t0 >= 2
+    assert podman.inspect(c, "{{.State.ExitCode}}") == "137"
+
+
+def test_rm_force_running(podman, started):
+    c = started()
+    pid = podman.pid(c)
+    full_id = podman.inspect(c, "{{.Id}}")
+    podman.ok("rm", "-f", "-t", "0", c)
+    assert podman("ps", "-aq", "--filter", f"name={c}").stdout.strip() == ""
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the init to be gone")
+    assert not os.path.exists(os.path.join(default_root(), full_id))
+
+
+def test_read_only_cap_drop_user(podman):
+    p = podman(*podman.run_argv("--rm", "--read-only", "--cap-drop", "ALL",
+                                "--user", "65534:65534", IMG, "sh", "-c",
+                                "id -u; grep CapEff /proc/self/status; touch /file"))
+    assert p.returncode != 0
+    lines = p.stdout.splitlines()
+    assert lines[0] == "65534"
+    assert lines[1].split()[1] == "0000000000000000"
+    assert "Read-only file system" in p.stderr

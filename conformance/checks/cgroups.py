@@ -259,7 +259,7 @@ _value_check(
     CPU,
     "cpu.mems is the cgroup's memory node set",
     _resource("cpu", mems="0"),
-    {"mems": ""},
+    {"mems": "1-63"},
     "cpu",
     "cpuset",
     ("cpuset.mems", "0"),

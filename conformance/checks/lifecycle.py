@@ -318,7 +318,7 @@ def start_no_id(ctx: Context) -> None:
     breaks_config(
         "the runtime supplies a process of its own",
         lambda c: c.setdefault(
-            "process", {"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}
+            "process", {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}
         ),
     ),
 )

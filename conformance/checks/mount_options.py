@@ -28,12 +28,20 @@ TREE = "/cf-tree"
 Probe = Callable[[procfs.Mount], bool]
 
 
+# Flags of the filesystem (superblock); all others are flags of the mount itself.
+SUPER_FLAGS = {"sync", "dirsync", "lazytime", "mand"}
+
+
+def _flags(m: procfs.Mount, flag: str) -> frozenset[str]:
+    return m.super_options if flag in SUPER_FLAGS else m.options
+
+
 def _has(flag: str) -> Probe:
-    return lambda m: flag in m.options or flag in m.super_options
+    return lambda m: flag in _flags(m, flag)
 
 
 def _lacks(*flags: str) -> Probe:
-    return lambda m: not any(f in m.options or f in m.super_options for f in flags)
+    return lambda m: not any(f in _flags(m, f) for f in flags)
 
 
 def _propagation(tag: str | None) -> Probe:

@@ -69,14 +69,14 @@ def masked_dir(ctx: Context) -> None:
     "paths.masked.proc",
     MASKED,
     MUST,
-    "a masked /proc file (/proc/kcore) cannot be read",
+    "a masked /proc file (/proc/cmdline) cannot be read",
     breaks_config("maskedPaths is ignored", _clear("maskedPaths")),
 )
 def masked_proc(ctx: Context) -> None:
     run = ctx.run(
-        "head -c 16 /proc/kcore 2>/dev/null | wc -c", _paths("maskedPaths", "/proc/kcore")
+        "head -c 16 /proc/cmdline 2>/dev/null | wc -c", _paths("maskedPaths", "/proc/cmdline")
     )
-    expect_equal(run.stdout.strip(), "0", "bytes read from /proc/kcore")
+    expect_equal(run.stdout.strip(), "0", "bytes read from /proc/cmdline")
 
 
 @check(

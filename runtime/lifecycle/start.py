@@ -24,8 +24,10 @@ def start(ctx, container_id: str) -> None:
         config = c.config()
         sock = os.path.join(c.dir, START_SOCKET)
         from runtime.native import lib
+        from runtime.state.sockpath import reachable
 
-        fd = lib.pyrunc_connect_unix(sock.encode())
+        with reachable(sock) as short:
+            fd = lib.pyrunc_connect_unix(short.encode())
         if fd < 0:
             raise PyruncError("cannot start a container that has stopped")
         try:

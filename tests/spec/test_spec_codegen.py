@@ -187,7 +187,7 @@ FEATURES_BASES = [load_json(p) for p in upstream_cases("features", "good")]
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@settings(FAST, max_examples=300)
+@settings(FAST, max_examples=200)
 @given(st.data())
 def test_agrees_with_jsonschema_on_mutated_configs(data):
     doc = copy.deepcopy(data.draw(st.sampled_from(CONFIG_BASES), label="base"))
@@ -213,7 +213,7 @@ def _wrong_values(node) -> list:
     if node is True or node is False:
         return ["true"]
     if isinstance(node, int):
-        return [-1, 2**64, 1.5]
+        return [-1, 2**64]
     if isinstance(node, str):
         return [1, ""]
     if isinstance(node, list):

@@ -53,6 +53,8 @@ class Creation:
         self.channel = None
         self.pid = 0
         self.state: dict = {}
+        self.config: dict = {}
+        self._resources_set = False
 
     # -- the steps ---------------------------------------------------------
     def run(self) -> int:
@@ -144,10 +146,12 @@ class Creation:
                     if "oomScoreAdj" in process:
                         parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
                 elif name == "hooks":
+                    # Limits first, as runc: a prestart hook may adjust cgroup
+                    # permissions (device rules) that a later set would undo.
+                    self._set_resources(linux)
                     self._run_create_hooks(config, ns)
                 elif name == "ready":
-                    self.cgroup.set(linux.get("resources") or {},
-                                    linux_devices=linux.get("devices"))
+                    self._set_resources(linux)
                     parent.set_rlimits(self.pid, self.security.rlimits)
                 elif name == "waiting":
                     self.state["cgroup"] = self.cgroup.to_state()
@@ -163,14 +167,22 @@ class Creation:
                     os.close(fd)
             self.channel.ack()
 
+    def _set_resources(self, linux: dict) -> None:
+        if not self._resources_set:
+            assert self.cgroup is not None
+            self.cgroup.set(linux.get("resources") or {}, linux_devices=linux.get("devices"))
+            self._resources_set = True
+
     def _run_create_hooks(self, config: dict, ns: Namespaces) -> None:
-        st = self.oci_state("creating")
-        hooks.run("prestart", config, st)
-        hooks.run("createRuntime", config, st)
+        st = hooks.state(self.id, "creating", self.pid, self.bundle, self.state.get("annotations"))
+        hooks.run("prestart", config, st, cwd=self.bundle)
+        hooks.run("createRuntime", config, st, cwd=self.bundle)
         nstypes = 0
         for kind in ns.new | set(ns.joined):
             nstypes |= KINDS[kind][0]
-        hooks.run("createContainer", config, st, ns_pid=self.pid, nstypes=nstypes)
+        # Before pivot_root: the hook's path resolves as on the host, its cwd is the rootfs.
+        hooks.run("createContainer", config, st, ns_pid=self.pid, nstypes=nstypes,
+                  cwd=self.state["rootfs"])
 
     def oci_state(self, status: str) -> dict:
         doc = {"ociVersion": SPEC_VERSION, "id": self.id, "status": status, "pid": self.pid,
@@ -197,6 +209,11 @@ class Creation:
                 self.cgroup.destroy()
             except Exception as e:  # noqa: BLE001 - report, keep undoing
                 log.warning(f"remove cgroups: {e}")
+        if self.pid and hooks.has_any(self.config, "poststop"):
+            # runtime.md, Lifecycle steps 12-13: the container is destroyed, then
+            # poststop hooks run (warnings only), as after a `delete`.
+            st = hooks.state(self.id, "stopped", 0, self.bundle, self.state.get("annotations"))
+            hooks.run("poststop", self.config, st, cwd=self.bundle, warn_only=True)
         if self.dir:
             import shutil
 

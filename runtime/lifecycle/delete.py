@@ -76,10 +76,10 @@ def destroy(c: Container) -> None:
             from_state(cg).destroy()
         except Exception as e:  # noqa: BLE001
             raise PyruncError(f"remove cgroups of {c.id}: {e}") from None
-    if hooks.has_any(config, "poststop") and not c.state.get("creating"):
-        st = c.oci_state()
-        st["status"] = "stopped"
-        hooks.run("poststop", config, st, warn_only=True)
+    if hooks.has_any(config, "poststop") and (c.pid or not c.state.get("creating")):
+        bundle = c.state.get("bundle", "")
+        st = hooks.state(c.id, "stopped", 0, bundle, c.state.get("annotations"))
+        hooks.run("poststop", config, st, cwd=bundle, warn_only=True)
     shutil.rmtree(c.dir, ignore_errors=True)
     if os.path.exists(c.dir):
         log.warning(f"could not remove {c.dir}")

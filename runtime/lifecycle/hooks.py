@@ -1,8 +1,15 @@
-"""Run OCI hooks: path, args, env, timeout, with the container state on stdin.
+"""Run OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle").
 
-Hooks of the runtime namespace (prestart, createRuntime, poststart, poststop)
-are spawned directly; createContainer and startContainer hooks are spawned in
-the container's namespaces by the extension (setns, then exec).
+Each hook gets exactly its `args` (default: [path]) and its `env` (absent: the
+runtime's environment, as runc passes it on), the state document on stdin and
+its own stdout/stderr, which end up in the error when it fails.  stdin, stdout
+and stderr are memory files, not pipes: a hook that never reads its state, or
+leaves a child holding its output open, can neither block nor SIGPIPE us.
+
+Runtime-namespace hooks (prestart, createRuntime, poststart, poststop) run in
+the bundle directory.  Container-namespace hooks (createContainer,
+startContainer) join the init's namespaces first (csrc/hook_spawn.c) and see
+the pid as the container sees it, as runtime.md's State section asks.
 """
 
 from __future__ import annotations
@@ -11,95 +18,184 @@ import json
 import os
 import select
 import signal
-import time
+import sys
 
 from runtime.errors import PyruncError
 from runtime.log import log
 
 RUNTIME_NS = ("prestart", "createRuntime", "poststart", "poststop")
 CONTAINER_NS = ("createContainer", "startContainer")
+ORDER = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+         "poststop")
 
-
-# Python ignores SIGPIPE and SIGXFSZ; a hook gets every disposition reset.
-_DEFAULT_SIGNALS = tuple(s for s in range(1, 32) if s not in (signal.SIGKILL, signal.SIGSTOP))
+_OUTPUT_LIMIT = 2048  # bytes of a failed hook's stdout/stderr quoted in the error
 
 
 class HookError(PyruncError):
     pass
 
 
-def _spawn(hook: dict, stdin_fd: int, ns_pid: int, nstypes: int) -> int:
-    path = hook["path"]
-    args = hook.get("args") or [path]
-    env = hook.get("env") or []
-    if ns_pid:
-        from runtime.native import ffi, lib
+def has_any(config: dict, *kinds: str) -> bool:
+    hooks = config.get("hooks") or {}
+    return any(hooks.get(k) for k in kinds)
 
-        keep = [ffi.new("char[]", a.encode()) for a in args]
-        keep_env = [ffi.new("char[]", e.encode()) for e in env]
-        argv = ffi.new("char *[]", keep + [ffi.NULL])
-        envp = ffi.new("char *[]", keep_env + [ffi.NULL])
-        pid = lib.pyrunc_spawn_in_ns(ns_pid, nstypes, path.encode(), argv, envp, stdin_fd)
-        if pid < 0:
-            raise HookError(f"run hook {path}: {os.strerror(-pid)}")
-        return pid
+
+def state(container_id: str, status: str, pid: int, bundle: str,
+          annotations: dict | None = None) -> dict:
+    """The state document a hook reads (runtime.md "State"); no pid once stopped."""
+    from runtime import SPEC_VERSION
+
+    doc: dict = {"ociVersion": SPEC_VERSION, "id": container_id, "status": status}
+    if pid > 0:
+        doc["pid"] = pid
+    doc["bundle"] = bundle
+    if annotations:
+        doc["annotations"] = annotations
+    return doc
+
+
+def pid_in_container(pid: int) -> int:
+    """pid as seen from the innermost pid namespace it belongs to (NSpid's last field)."""
     try:
-        return os.posix_spawn(path, args, dict(e.split("=", 1) for e in env if "=" in e),
-                              file_actions=[(os.POSIX_SPAWN_DUP2, stdin_fd, 0)],
-                              setsigdef=_DEFAULT_SIGNALS, setsigmask=())
-    except OSError as e:
-        raise HookError(f"run hook {path}: {e.strerror}") from None
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return pid
+
+
+def run(kind: str, config: dict, doc: dict, *, ns_pid: int = 0, nstypes: int = 0,
+        cwd: str | None = None, env: list[str] | None = None, warn_only: bool = False) -> None:
+    """Run the `kind` hooks of config in order; the first failure raises HookError,
+    or with warn_only is logged and the remaining hooks still run.
+
+    ns_pid/nstypes: join these namespaces of that process (container-namespace hooks).
+    env: the environment of hooks without one (None: the runtime's)."""
+    entries = (config.get("hooks") or {}).get(kind) or []
+    if not entries:
+        return
+    if ns_pid and "pid" in doc:
+        doc = dict(doc, pid=pid_in_container(ns_pid))
+    stdin = json.dumps(doc, separators=(",", ":")).encode()
+    for index, hook in enumerate(entries):
+        try:
+            _run_one(hook, stdin, ns_pid, nstypes, cwd, env)
+        except HookError as e:
+            msg = f"error running {kind} hook #{index}: {e}"
+            if not warn_only:
+                raise HookError(msg) from None
+            log.warning(msg)
+
+
+def _memfd(name: str, data: bytes = b"") -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    if data:
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _read_back(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = os.read(fd, _OUTPUT_LIMIT)
+    return data.decode(errors="replace")
+
+
+_STEPS = {}
+
+
+def _step_names() -> dict[int, str]:
+    from runtime.native import lib
+
+    if not _STEPS:
+        _STEPS.update({lib.PYRUNC_HOOK_STEP_SETNS: "join the container's namespaces",
+                       lib.PYRUNC_HOOK_STEP_FORK: "fork in the container's pid namespace",
+                       lib.PYRUNC_HOOK_STEP_CHDIR: "chdir",
+                       lib.PYRUNC_HOOK_STEP_STDIO: "set up stdio",
+                       lib.PYRUNC_HOOK_STEP_EXEC: "exec"})
+    return _STEPS
+
+
+def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | None,
+             default_env: list[str] | None) -> None:
+    from runtime.native import ffi, lib
+
+    path = hook.get("path") or ""
+    if not os.path.isabs(path):
+        raise HookError(f"hook path {path!r} is not absolute")
+    args = hook.get("args") or [path]
+    env = hook["env"] if hook.get("env") is not None else default_env
+    keep = []
+
+    def cvec(items: list[str]):
+        strs = [ffi.new("char[]", x.encode()) for x in items]
+        arr = ffi.new("char *[]", strs + [ffi.NULL])
+        keep.extend(strs)
+        keep.append(arr)
+        return arr
+
+    fds = [_memfd("hook-stdin", stdin), _memfd("hook-stdout"), _memfd("hook-stderr")]
+    err_r, err_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        spec = ffi.new("struct pyrunc_hook *")
+        spec.ns_pid = ns_pid
+        spec.nstypes = nstypes
+        c_path = ffi.new("char[]", path.encode())
+        spec.path = c_path
+        spec.argv = cvec(args)
+        spec.envp = cvec(env) if env is not None else ffi.NULL
+        c_cwd = ffi.new("char[]", cwd.encode()) if cwd else ffi.NULL
+        spec.cwd = c_cwd
+        for i, fd in enumerate(fds):
+            spec.stdio[i] = fd
+        spec.err_fd = err_w
+        pid = lib.pyrunc_spawn_hook(spec)
+        os.close(err_w)
+        err_w = -1
+        if pid < 0:
+            raise HookError(f"start {path}: {os.strerror(-pid)}")
+        timeout = hook.get("timeout")
+        code = _wait(pid, float(timeout) if timeout else None)
+        try:
+            report = os.read(err_r, 8)
+        except BlockingIOError:
+            report = b""
+        if len(report) == 8:
+            step = int.from_bytes(report[:4], sys.byteorder)
+            err = int.from_bytes(report[4:], sys.byteorder)
+            what = _step_names().get(step, "start")
+            target = {"exec": f" {path}", "chdir": f" {cwd}"}.get(what, "")
+            raise HookError(f"{what}{target}: {os.strerror(err).lower()}")
+        if code is None:
+            raise HookError(f"{path} ran past its timeout of {float(timeout):.1f}s")
+        out, err_text = _read_back(fds[1]), _read_back(fds[2])
+        if code != 0:
+            status = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            raise HookError(f"{path}: {status}, stdout: {out!r}, stderr: {err_text!r}")
+        if out or err_text:
+            log.debug(f"hook {path}: stdout: {out!r}, stderr: {err_text!r}")
+    finally:
+        for fd in (*fds, err_r, err_w):
+            if fd >= 0:
+                os.close(fd)
 
 
 def _wait(pid: int, timeout: float | None) -> int | None:
-    """Wait for pid; returns its exit status, or None on timeout (after killing it)."""
+    """Wait for pid; its exit code (negative: killed by that signal), None on timeout
+    (it is killed and reaped first)."""
     pidfd = os.pidfd_open(pid)
     try:
         ready, _, _ = select.select([pidfd], [], [], timeout)
         if not ready:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             os.waitpid(pid, 0)
             return None
     finally:
         os.close(pidfd)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
-
-
-def run_one(kind: str, hook: dict, state: dict, ns_pid: int = 0, nstypes: int = 0) -> None:
-    path = hook.get("path", "")
-    r, w = os.pipe2(os.O_CLOEXEC)
-    try:
-        pid = _spawn(hook, r, ns_pid, nstypes)
-    finally:
-        os.close(r)
-    try:
-        os.write(w, json.dumps(state).encode())
-    except OSError:
-        pass  # a hook that exits without reading its state is fine
-    finally:
-        os.close(w)
-    started = time.monotonic()
-    timeout = hook.get("timeout")
-    code = _wait(pid, float(timeout) if timeout else None)
-    if code is None:
-        raise HookError(f"{kind} hook {path} timed out after {timeout}s")
-    if code != 0:
-        raise HookError(f"{kind} hook {path} failed with exit status {code}")
-    log.debug(f"{kind} hook {path} ran in {time.monotonic() - started:.3f}s")
-
-
-def run(kind: str, config: dict, state: dict, ns_pid: int = 0, nstypes: int = 0,
-        warn_only: bool = False) -> None:
-    for hook in (config.get("hooks") or {}).get(kind) or []:
-        try:
-            run_one(kind, hook, state, ns_pid, nstypes)
-        except HookError as e:
-            if not warn_only:
-                raise
-            log.warning(str(e))
-
-
-def has_any(config: dict, *kinds: str) -> bool:
-    hooks = config.get("hooks") or {}
-    return any(hooks.get(k) for k in kinds)

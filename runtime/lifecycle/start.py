@@ -30,17 +30,11 @@ def start(ctx, container_id: str) -> None:
             fd = lib.pyrunc_connect_unix(short.encode())
         if fd < 0:
             raise PyruncError("cannot start a container that has stopped")
+        bundle = c.state.get("bundle", "")
+        annotations = c.state.get("annotations")
         try:
-            st = c.oci_state()
             if hooks.has_any(config, "startContainer"):
-                nstypes = 0
-                for ns in (config.get("linux") or {}).get("namespaces") or []:
-                    nstypes |= KINDS[ns["type"]][0]
-                try:
-                    hooks.run("startContainer", config, st, ns_pid=c.pid, nstypes=nstypes)
-                except PyruncError:
-                    os.kill(c.pid, 9)
-                    raise
+                _start_container_hooks(c, config)
             os.write(fd, b"g")
             os.unlink(sock)
             # The init closes the connection when it execs; anything it writes first
@@ -55,5 +49,48 @@ def start(ctx, container_id: str) -> None:
             os.close(fd)
         if err:
             raise PyruncError(err.decode(errors="replace"))
-        st["status"] = "running"
-        hooks.run("poststart", config, st, warn_only=True)
+        st = hooks.state(c.id, "running", c.pid, bundle, annotations)
+        try:
+            hooks.run("poststart", config, st, cwd=bundle)
+        except hooks.HookError:
+            _stop(c)  # runtime.md, Lifecycle step 9: error, and stop the container
+            raise
+
+
+def _start_container_hooks(c: Container, config: dict) -> None:
+    """In the container's namespaces, before the user program; a failure stops it."""
+    nstypes = 0
+    for ns in (config.get("linux") or {}).get("namespaces") or []:
+        nstypes |= KINDS[ns["type"]][0]
+    process = config.get("process") or {}
+    st = hooks.state(c.id, "created", c.pid, c.state.get("bundle", ""),
+                     c.state.get("annotations"))
+    try:
+        # Like runc, where the init runs them: its cwd, and its env for hooks without one.
+        hooks.run("startContainer", config, st, ns_pid=c.pid, nstypes=nstypes,
+                  cwd=process.get("cwd") or "/", env=list(process.get("env") or []))
+    except hooks.HookError:
+        _stop(c)
+        raise
+
+
+def _stop(c: Container) -> None:
+    """Kill the init and whatever else is in the container; wait for the init."""
+    import signal
+
+    from runtime.lifecycle.kill import signal_all
+    from runtime.lifecycle.process_wait import open_pidfd, wait_exit
+
+    fd = open_pidfd(c.pid, c.state.get("pid_start"))
+    try:
+        if fd >= 0:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        signal_all(c, signal.SIGKILL)
+        if fd >= 0:
+            wait_exit(fd, 10)
+    finally:
+        if fd >= 0:
+            os.close(fd)

@@ -54,4 +54,20 @@ int pyrunc_listen_unix(const char *path);
 int pyrunc_connect_unix(const char *path);
 pid_t pyrunc_spawn_in_ns(pid_t target, int nstypes, const char *path, char *const argv[],
                          char *const envp[], int stdin_fd);
+
+struct pyrunc_hook {
+    pid_t ns_pid;
+    int nstypes;
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int stdio[3];
+    int err_fd;
+};
+enum pyrunc_hook_step {
+    PYRUNC_HOOK_STEP_SETNS, PYRUNC_HOOK_STEP_FORK, PYRUNC_HOOK_STEP_CHDIR,
+    PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, ...
+};
+pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 """

@@ -112,6 +112,28 @@ int pyrunc_connect_unix(const char *path);
 pid_t pyrunc_spawn_in_ns(pid_t target, int nstypes, const char *path, char *const argv[],
                          char *const envp[], int stdin_fd);
 
+/* OCI hooks (hook_spawn.c): a program started with stdio, cwd and env as given,
+ * inside the namespaces `nstypes` of process ns_pid (0: the runtime's).  On a
+ * failure before execve the child writes {step, errno} to err_fd and exits 127. */
+struct pyrunc_hook {
+    pid_t ns_pid;
+    int nstypes;
+    const char *path;
+    char *const *argv;
+    char *const *envp;      /* NULL: the runtime's environment */
+    const char *cwd;        /* NULL: unchanged (after setns: the namespace's root) */
+    int stdio[3];
+    int err_fd;
+};
+enum pyrunc_hook_step {
+    PYRUNC_HOOK_STEP_SETNS = 1,
+    PYRUNC_HOOK_STEP_FORK,
+    PYRUNC_HOOK_STEP_CHDIR,
+    PYRUNC_HOOK_STEP_STDIO,
+    PYRUNC_HOOK_STEP_EXEC,
+};
+pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
+
 unsigned int pyrunc_libseccomp_version(void);
 
 /* Child side: internal. */

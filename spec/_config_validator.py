@@ -6,7 +6,6 @@ document is valid, else one line naming the JSON path of the first problem and w
 """
 
 _N = object()  # marks an absent property
-_RX: dict = {}
 
 
 def _kind(v):
@@ -44,32 +43,75 @@ def _key(k):
     return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
-def _search(pattern, s):
-    rx = _RX.get(pattern)
-    if rx is None:
-        import re
-
-        rx = _RX[pattern] = re.compile(pattern)
-    return rx.search(s) is not None
-
-
 def _format(err):
     path, msg = err
     path = path[1:] if path.startswith(".") else path
     return path + ": " + msg if path else msg
 
 
-_P1 = (
-    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-"
-    "9]*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-"
-    "]*))*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$"
-)
+def _eol(s):
+    return s[:-1] if s.endswith("\n") else s
 
 
-_P2 = "^RLIMIT_[A-Z]+$"
+def _digits(s):
+    return s.isascii() and s.isdigit()
 
 
-_E3 = (
+def _number(s):
+    return _digits(s) and (s == "0" or s[0] != "0")
+
+
+def _ident(s):
+    return s != "" and s.isascii() and s.replace("-", "a").isalnum()
+
+
+def _is_semver(s):
+    s, plus, build = _eol(s).partition("+")
+    if plus and not all(_ident(x) for x in build.split(".")):
+        return False
+    s, dash, pre = s.partition("-")
+    if dash and not all(_number(x) or (_ident(x) and not x.isdigit()) for x in pre.split(".")):
+        return False
+    parts = s.split(".")
+    return len(parts) == 3 and all(_number(x) for x in parts)
+
+
+def _is_rlimit_name(s):
+    s = _eol(s)
+    rest = s[7:]
+    return s.startswith("RLIMIT_") and rest.isascii() and rest.isalpha() and rest.isupper()
+
+
+def _is_number_list(s):
+    s = _eol(s)
+    if s == "":
+        return True
+    for part in s.split(","):
+        first, dash, last = part.partition("-")
+        if not _digits(first) or (dash and not _digits(last)):
+            return False
+    return True
+
+
+def _is_rwm(s):
+    return _eol(s).strip("rwm") == ""
+
+
+def _is_page_size(s):
+    s = _eol(s)
+    return len(s) >= 3 and s[-1] == "B" and s[-2] in "KMG" and _number(s[:-2]) and s[0] != "0"
+
+
+def _is_mb_line(s):
+    s = _eol(s)
+    return s.startswith("MB:") and "\n" not in s
+
+
+def _is_one_line(s):
+    return "\n" not in _eol(s)
+
+
+_E1 = (
     "SCHED_OTHER",
     "SCHED_FIFO",
     "SCHED_RR",
@@ -78,10 +120,10 @@ _E3 = (
     "SCHED_IDLE",
     "SCHED_DEADLINE",
 )
-_E3_SET = frozenset(_E3)
+_E1_SET = frozenset(_E1)
 
 
-_E4 = (
+_E2 = (
     "SCHED_FLAG_RESET_ON_FORK",
     "SCHED_FLAG_RECLAIM",
     "SCHED_FLAG_DL_OVERRUN",
@@ -90,21 +132,18 @@ _E4 = (
     "SCHED_FLAG_UTIL_CLAMP_MIN",
     "SCHED_FLAG_UTIL_CLAMP_MAX",
 )
-_E4_SET = frozenset(_E4)
+_E2_SET = frozenset(_E2)
 
 
-_E5 = (
+_E3 = (
     "IOPRIO_CLASS_RT",
     "IOPRIO_CLASS_BE",
     "IOPRIO_CLASS_IDLE",
 )
-_E5_SET = frozenset(_E5)
+_E3_SET = frozenset(_E3)
 
 
-_P6 = "^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$"
-
-
-_E7 = (
+_E4 = (
     "pid",
     "network",
     "mount",
@@ -114,45 +153,33 @@ _E7 = (
     "cgroup",
     "time",
 )
-_E7_SET = frozenset(_E7)
+_E4_SET = frozenset(_E4)
 
 
-_E8 = (
+_E5 = (
     "p",
 )
-_E8_SET = frozenset(_E8)
+_E5_SET = frozenset(_E5)
 
 
-_E9 = (
+_E6 = (
     "c",
     "b",
     "u",
     "p",
 )
-_E9_SET = frozenset(_E9)
+_E6_SET = frozenset(_E6)
 
 
-_E10 = (
+_E7 = (
     "a",
     "c",
     "b",
 )
-_E10_SET = frozenset(_E10)
+_E7_SET = frozenset(_E7)
 
 
-_P11 = "^[rwm]*$"
-
-
-_P12 = "^[1-9][0-9]*[KMG]B$"
-
-
-_P13 = "^MB:[^\\n]*$"
-
-
-_P14 = "^[^\\n]*$"
-
-
-_E15 = (
+_E8 = (
     "MPOL_DEFAULT",
     "MPOL_BIND",
     "MPOL_INTERLEAVE",
@@ -161,18 +188,18 @@ _E15 = (
     "MPOL_PREFERRED_MANY",
     "MPOL_LOCAL",
 )
-_E15_SET = frozenset(_E15)
+_E8_SET = frozenset(_E8)
 
 
-_E16 = (
+_E9 = (
     "MPOL_F_NUMA_BALANCING",
     "MPOL_F_RELATIVE_NODES",
     "MPOL_F_STATIC_NODES",
 )
-_E16_SET = frozenset(_E16)
+_E9_SET = frozenset(_E9)
 
 
-_E17 = (
+_E10 = (
     "SCMP_ACT_KILL",
     "SCMP_ACT_KILL_PROCESS",
     "SCMP_ACT_KILL_THREAD",
@@ -183,10 +210,10 @@ _E17 = (
     "SCMP_ACT_LOG",
     "SCMP_ACT_NOTIFY",
 )
-_E17_SET = frozenset(_E17)
+_E10_SET = frozenset(_E10)
 
 
-_E18 = (
+_E11 = (
     "SCMP_ARCH_X86",
     "SCMP_ARCH_X86_64",
     "SCMP_ARCH_X32",
@@ -211,19 +238,19 @@ _E18 = (
     "SCMP_ARCH_SH",
     "SCMP_ARCH_SHEB",
 )
-_E18_SET = frozenset(_E18)
+_E11_SET = frozenset(_E11)
 
 
-_E19 = (
+_E12 = (
     "SECCOMP_FILTER_FLAG_TSYNC",
     "SECCOMP_FILTER_FLAG_LOG",
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 )
-_E19_SET = frozenset(_E19)
+_E12_SET = frozenset(_E12)
 
 
-_E20 = (
+_E13 = (
     "SCMP_CMP_NE",
     "SCMP_CMP_LT",
     "SCMP_CMP_LE",
@@ -232,10 +259,10 @@ _E20 = (
     "SCMP_CMP_GT",
     "SCMP_CMP_MASKED_EQ",
 )
-_E20_SET = frozenset(_E20)
+_E13_SET = frozenset(_E13)
 
 
-_E21 = (
+_E14 = (
     "shared",
     "slave",
     "private",
@@ -245,60 +272,60 @@ _E21 = (
     "rprivate",
     "runbindable",
 )
-_E21_SET = frozenset(_E21)
+_E14_SET = frozenset(_E14)
 
 
-_E22 = (
+_E15 = (
     "LINUX",
     "LINUX32",
 )
-_E22_SET = frozenset(_E22)
+_E15_SET = frozenset(_E15)
 
 
-_E23 = (
+_E16 = (
     "class",
 )
-_E23_SET = frozenset(_E23)
+_E16_SET = frozenset(_E16)
 
 
-_E24 = (
+_E17 = (
     "raw",
     "qcow2",
     "vdi",
     "vmdk",
     "vhd",
 )
-_E24_SET = frozenset(_E24)
+_E17_SET = frozenset(_E17)
 
 
-_E25 = (
+_E18 = (
     "mount",
     "pid",
     "uts",
     "ipc",
 )
-_E25_SET = frozenset(_E25)
+_E18_SET = frozenset(_E18)
 
 
-_E26 = (
+_E19 = (
     "new",
     "inherit",
 )
-_E26_SET = frozenset(_E26)
+_E19_SET = frozenset(_E19)
 
 
-_E27 = (
+_E20 = (
     "disable",
     "new",
     "inherit",
 )
-_E27_SET = frozenset(_E27)
+_E20_SET = frozenset(_E20)
 
 
-_E28 = (
+_E21 = (
     "mount",
 )
-_E28_SET = frozenset(_E28)
+_E21_SET = frozenset(_E21)
 
 
 def _Root(x, p):
@@ -433,7 +460,7 @@ def _Rlimit(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".type", "expected a string, got " + _kind(v)
-        if not _search(_P2, v):
+        if not _is_rlimit_name(v):
             return p + ".type", _show(v) + " is not an RLIMIT_* name"
     v = x.get("soft", _N)
     if v is not _N:
@@ -540,8 +567,8 @@ def _Scheduler(x, p):
         return p, 'missing required property "policy"'
     v = x.get("policy", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E3_SET:
-            return p + ".policy", _show(v) + " is not one of " + ", ".join(_E3)
+        if not isinstance(v, str) or v not in _E1_SET:
+            return p + ".policy", _show(v) + " is not one of " + ", ".join(_E1)
     v = x.get("nice", _N)
     if v is not _N:
         if type(v) is not int:
@@ -559,8 +586,8 @@ def _Scheduler(x, p):
         if not isinstance(v, list):
             return p + ".flags", "expected an array, got " + _kind(v)
         for i1, w2 in enumerate(v):
-            if not isinstance(w2, str) or w2 not in _E4_SET:
-                return f"{p}.flags[{i1}]", _show(w2) + " is not one of " + ", ".join(_E4)
+            if not isinstance(w2, str) or w2 not in _E2_SET:
+                return f"{p}.flags[{i1}]", _show(w2) + " is not one of " + ", ".join(_E2)
     v = x.get("runtime", _N)
     if v is not _N:
         if type(v) is not int:
@@ -591,8 +618,8 @@ def _IOPriority(x, p):
         return p, 'missing required property "priority"'
     v = x.get("class", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E5_SET:
-            return p + ".class", _show(v) + " is not one of " + ", ".join(_E5)
+        if not isinstance(v, str) or v not in _E3_SET:
+            return p + ".class", _show(v) + " is not one of " + ", ".join(_E3)
     v = x.get("priority", _N)
     if v is not _N:
         if type(v) is not int:
@@ -609,13 +636,13 @@ def _Process_execCPUAffinity(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".initial", "expected a string, got " + _kind(v)
-        if not _search(_P6, v):
+        if not _is_number_list(v):
             return p + ".initial", _show(v) + " is not a list of numbers and ranges like 0-3,7"
     v = x.get("final", _N)
     if v is not _N:
         if not isinstance(v, str):
             return p + ".final", "expected a string, got " + _kind(v)
-        if not _search(_P6, v):
+        if not _is_number_list(v):
             return p + ".final", _show(v) + " is not a list of numbers and ranges like 0-3,7"
     return None
 
@@ -825,8 +852,8 @@ def _Namespace(x, p):
         return p, 'missing required property "type"'
     v = x.get("type", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E7_SET:
-            return p + ".type", _show(v) + " is not one of " + ", ".join(_E7)
+        if not isinstance(v, str) or v not in _E4_SET:
+            return p + ".type", _show(v) + " is not one of " + ", ".join(_E4)
     v = x.get("path", _N)
     if v is not _N:
         if not isinstance(v, str):
@@ -869,8 +896,8 @@ def _Device_if(x, p):
         return None
     v = x.get("type", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E8_SET:
-            return p + ".type", _show(v) + " is not one of " + ", ".join(_E8)
+        if not isinstance(v, str) or v not in _E5_SET:
+            return p + ".type", _show(v) + " is not one of " + ", ".join(_E5)
     return None
 
 
@@ -888,8 +915,8 @@ def _Device(x, p):
             return p, 'missing required property "minor"'
     v = x.get("type", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E9_SET:
-            return p + ".type", _show(v) + " is not one of " + ", ".join(_E9)
+        if not isinstance(v, str) or v not in _E6_SET:
+            return p + ".type", _show(v) + " is not one of " + ", ".join(_E6)
     v = x.get("path", _N)
     if v is not _N:
         if not isinstance(v, str):
@@ -962,8 +989,8 @@ def _DeviceRule(x, p):
             return p + ".allow", "expected a boolean, got " + _kind(v)
     v = x.get("type", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E10_SET:
-            return p + ".type", _show(v) + " is not one of " + ", ".join(_E10)
+        if not isinstance(v, str) or v not in _E7_SET:
+            return p + ".type", _show(v) + " is not one of " + ", ".join(_E7)
     v = x.get("major", _N)
     if v is not _N:
         if type(v) is not int:
@@ -980,7 +1007,7 @@ def _DeviceRule(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".access", "expected a string, got " + _kind(v)
-        if not _search(_P11, v):
+        if not _is_rwm(v):
             return p + ".access", _show(v) + " must be made of the letters r, w and m"
     return None
 
@@ -1230,7 +1257,7 @@ def _HugepageLimit(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".pageSize", "expected a string, got " + _kind(v)
-        if not _search(_P12, v):
+        if not _is_page_size(v):
             return p + ".pageSize", _show(v) + " is not a page size like 64KB, 2MB or 1GB"
     v = x.get("limit", _N)
     if v is not _N:
@@ -1397,7 +1424,7 @@ def _IntelRdt(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".memBwSchema", "expected a string, got " + _kind(v)
-        if not _search(_P13, v):
+        if not _is_mb_line(v):
             return p + ".memBwSchema", _show(v) + " must start with MB: and be a single line"
     v = x.get("schemata", _N)
     if v is not _N:
@@ -1406,7 +1433,7 @@ def _IntelRdt(x, p):
         for i1, w2 in enumerate(v):
             if not isinstance(w2, str):
                 return f"{p}.schemata[{i1}]", "expected a string, got " + _kind(w2)
-            if not _search(_P14, w2):
+            if not _is_one_line(w2):
                 return f"{p}.schemata[{i1}]", _show(w2) + " must be a single line"
     v = x.get("enableMonitoring", _N)
     if v is not _N:
@@ -1422,21 +1449,21 @@ def _MemoryPolicy(x, p):
         return p, 'missing required property "mode"'
     v = x.get("mode", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E15_SET:
-            return p + ".mode", _show(v) + " is not one of " + ", ".join(_E15)
+        if not isinstance(v, str) or v not in _E8_SET:
+            return p + ".mode", _show(v) + " is not one of " + ", ".join(_E8)
     v = x.get("nodes", _N)
     if v is not _N:
         if not isinstance(v, str):
             return p + ".nodes", "expected a string, got " + _kind(v)
-        if not _search(_P6, v):
+        if not _is_number_list(v):
             return p + ".nodes", _show(v) + " is not a list of numbers and ranges like 0-3,7"
     v = x.get("flags", _N)
     if v is not _N:
         if not isinstance(v, list):
             return p + ".flags", "expected an array, got " + _kind(v)
         for i1, w2 in enumerate(v):
-            if not isinstance(w2, str) or w2 not in _E16_SET:
-                return f"{p}.flags[{i1}]", _show(w2) + " is not one of " + ", ".join(_E16)
+            if not isinstance(w2, str) or w2 not in _E9_SET:
+                return f"{p}.flags[{i1}]", _show(w2) + " is not one of " + ", ".join(_E9)
     return None
 
 
@@ -1469,8 +1496,8 @@ def _SyscallArg(x, p):
             return p + ".valueTwo", str(v) + " is out of range for uint64"
     v = x.get("op", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E20_SET:
-            return p + ".op", _show(v) + " is not one of " + ", ".join(_E20)
+        if not isinstance(v, str) or v not in _E13_SET:
+            return p + ".op", _show(v) + " is not one of " + ", ".join(_E13)
     return None
 
 
@@ -1492,8 +1519,8 @@ def _Syscall(x, p):
                 return f"{p}.names[{i1}]", "expected a string, got " + _kind(w2)
     v = x.get("action", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E17_SET:
-            return p + ".action", _show(v) + " is not one of " + ", ".join(_E17)
+        if not isinstance(v, str) or v not in _E10_SET:
+            return p + ".action", _show(v) + " is not one of " + ", ".join(_E10)
     v = x.get("errnoRet", _N)
     if v is not _N:
         if type(v) is not int:
@@ -1520,8 +1547,8 @@ def _Seccomp(x, p):
         return p, '"listenerMetadata" is set but "listenerPath" is missing'
     v = x.get("defaultAction", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E17_SET:
-            return p + ".defaultAction", _show(v) + " is not one of " + ", ".join(_E17)
+        if not isinstance(v, str) or v not in _E10_SET:
+            return p + ".defaultAction", _show(v) + " is not one of " + ", ".join(_E10)
     v = x.get("defaultErrnoRet", _N)
     if v is not _N:
         if type(v) is not int:
@@ -1533,15 +1560,15 @@ def _Seccomp(x, p):
         if not isinstance(v, list):
             return p + ".architectures", "expected an array, got " + _kind(v)
         for i1, w2 in enumerate(v):
-            if not isinstance(w2, str) or w2 not in _E18_SET:
-                return f"{p}.architectures[{i1}]", _show(w2) + " is not one of " + ", ".join(_E18)
+            if not isinstance(w2, str) or w2 not in _E11_SET:
+                return f"{p}.architectures[{i1}]", _show(w2) + " is not one of " + ", ".join(_E11)
     v = x.get("flags", _N)
     if v is not _N:
         if not isinstance(v, list):
             return p + ".flags", "expected an array, got " + _kind(v)
         for i3, w4 in enumerate(v):
-            if not isinstance(w4, str) or w4 not in _E19_SET:
-                return f"{p}.flags[{i3}]", _show(w4) + " is not one of " + ", ".join(_E19)
+            if not isinstance(w4, str) or w4 not in _E12_SET:
+                return f"{p}.flags[{i3}]", _show(w4) + " is not one of " + ", ".join(_E12)
     v = x.get("listenerPath", _N)
     if v is not _N:
         if not isinstance(v, str):
@@ -1568,8 +1595,8 @@ def _Personality(x, p):
         return p, 'missing required property "domain"'
     v = x.get("domain", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E22_SET:
-            return p + ".domain", _show(v) + " is not one of " + ", ".join(_E22)
+        if not isinstance(v, str) or v not in _E15_SET:
+            return p + ".domain", _show(v) + " is not one of " + ", ".join(_E15)
     v = x.get("flags", _N)
     if v is not _N:
         if not isinstance(v, list):
@@ -1656,8 +1683,8 @@ def _Linux(x, p):
             return e
     v = x.get("rootfsPropagation", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E21_SET:
-            return p + ".rootfsPropagation", _show(v) + " is not one of " + ", ".join(_E21)
+        if not isinstance(v, str) or v not in _E14_SET:
+            return p + ".rootfsPropagation", _show(v) + " is not one of " + ", ".join(_E14)
     v = x.get("maskedPaths", _N)
     if v is not _N:
         if not isinstance(v, list):
@@ -1701,8 +1728,8 @@ def _Windows_devices_item(x, p):
             return p + ".id", "expected a string, got " + _kind(v)
     v = x.get("idType", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E23_SET:
-            return p + ".idType", _show(v) + " is not one of " + ", ".join(_E23)
+        if not isinstance(v, str) or v not in _E16_SET:
+            return p + ".idType", _show(v) + " is not one of " + ", ".join(_E16)
     return None
 
 
@@ -2035,8 +2062,8 @@ def _VM_image(x, p):
             return p + ".path", "expected a string, got " + _kind(v)
     v = x.get("format", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E24_SET:
-            return p + ".format", _show(v) + " is not one of " + ", ".join(_E24)
+        if not isinstance(v, str) or v not in _E17_SET:
+            return p + ".format", _show(v) + " is not one of " + ", ".join(_E17)
     return None
 
 
@@ -2149,8 +2176,8 @@ def _ZOS_namespaces_item(x, p):
         return p, 'missing required property "type"'
     v = x.get("type", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E25_SET:
-            return p + ".type", _show(v) + " is not one of " + ", ".join(_E25)
+        if not isinstance(v, str) or v not in _E18_SET:
+            return p + ".type", _show(v) + " is not one of " + ", ".join(_E18)
     v = x.get("path", _N)
     if v is not _N:
         if not isinstance(v, str):
@@ -2199,7 +2226,7 @@ def _FreeBSD_jail_allow(x, p):
             if not isinstance(w2, str):
                 return f"{p}.mount[{i1}]", "expected a string, got " + _kind(w2)
     for k, v in x.items():
-        if k in _E28_SET:
+        if k in _E21_SET:
             continue
         if v is not True and v is not False:
             return f"{p}{_key(k)}", "expected a boolean, got " + _kind(v)
@@ -2215,32 +2242,32 @@ def _FreeBSD_jail(x, p):
             return p + ".parent", "expected a string, got " + _kind(v)
     v = x.get("host", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E26_SET:
-            return p + ".host", _show(v) + " is not one of " + ", ".join(_E26)
+        if not isinstance(v, str) or v not in _E19_SET:
+            return p + ".host", _show(v) + " is not one of " + ", ".join(_E19)
     v = x.get("vnet", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E26_SET:
-            return p + ".vnet", _show(v) + " is not one of " + ", ".join(_E26)
+        if not isinstance(v, str) or v not in _E19_SET:
+            return p + ".vnet", _show(v) + " is not one of " + ", ".join(_E19)
     v = x.get("ip4", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E27_SET:
-            return p + ".ip4", _show(v) + " is not one of " + ", ".join(_E27)
+        if not isinstance(v, str) or v not in _E20_SET:
+            return p + ".ip4", _show(v) + " is not one of " + ", ".join(_E20)
     v = x.get("ip6", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E27_SET:
-            return p + ".ip6", _show(v) + " is not one of " + ", ".join(_E27)
+        if not isinstance(v, str) or v not in _E20_SET:
+            return p + ".ip6", _show(v) + " is not one of " + ", ".join(_E20)
     v = x.get("sysvmsg", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E27_SET:
-            return p + ".sysvmsg", _show(v) + " is not one of " + ", ".join(_E27)
+        if not isinstance(v, str) or v not in _E20_SET:
+            return p + ".sysvmsg", _show(v) + " is not one of " + ", ".join(_E20)
     v = x.get("sysvsem", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E27_SET:
-            return p + ".sysvsem", _show(v) + " is not one of " + ", ".join(_E27)
+        if not isinstance(v, str) or v not in _E20_SET:
+            return p + ".sysvsem", _show(v) + " is not one of " + ", ".join(_E20)
     v = x.get("sysvshm", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E27_SET:
-            return p + ".sysvshm", _show(v) + " is not one of " + ", ".join(_E27)
+        if not isinstance(v, str) or v not in _E20_SET:
+            return p + ".sysvshm", _show(v) + " is not one of " + ", ".join(_E20)
     v = x.get("ip4Addr", _N)
     if v is not _N:
         if not isinstance(v, list):
@@ -2311,7 +2338,7 @@ def _config(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".ociVersion", "expected a string, got " + _kind(v)
-        if not _search(_P1, v):
+        if not _is_semver(v):
             return p + ".ociVersion", _show(v) + " is not a SemVer 2.0.0 version"
     v = x.get("root", _N)
     if v is not _N:

@@ -6,7 +6,6 @@ document is valid, else one line naming the JSON path of the first problem and w
 """
 
 _N = object()  # marks an absent property
-_RX: dict = {}
 
 
 def _kind(v):
@@ -44,29 +43,51 @@ def _key(k):
     return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
-def _search(pattern, s):
-    rx = _RX.get(pattern)
-    if rx is None:
-        import re
-
-        rx = _RX[pattern] = re.compile(pattern)
-    return rx.search(s) is not None
-
-
 def _format(err):
     path, msg = err
     path = path[1:] if path.startswith(".") else path
     return path + ": " + msg if path else msg
 
 
-_P1 = (
-    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-"
-    "9]*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-"
-    "]*))*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$"
-)
+def _eol(s):
+    return s[:-1] if s.endswith("\n") else s
 
 
-_E2 = (
+def _digits(s):
+    return s.isascii() and s.isdigit()
+
+
+def _number(s):
+    return _digits(s) and (s == "0" or s[0] != "0")
+
+
+def _ident(s):
+    return s != "" and s.isascii() and s.replace("-", "a").isalnum()
+
+
+def _is_semver(s):
+    s, plus, build = _eol(s).partition("+")
+    if plus and not all(_ident(x) for x in build.split(".")):
+        return False
+    s, dash, pre = s.partition("-")
+    if dash and not all(_number(x) or (_ident(x) and not x.isdigit()) for x in pre.split(".")):
+        return False
+    parts = s.split(".")
+    return len(parts) == 3 and all(_number(x) for x in parts)
+
+
+def _is_cap_name(s):
+    s = _eol(s)
+    rest = s[4:]
+    return (
+        s.startswith("CAP_")
+        and rest != ""
+        and rest.isascii()
+        and all(c.isupper() or c.isdigit() or c == "_" for c in rest)
+    )
+
+
+_E1 = (
     "prestart",
     "createRuntime",
     "createContainer",
@@ -74,10 +95,10 @@ _E2 = (
     "poststart",
     "poststop",
 )
-_E2_SET = frozenset(_E2)
+_E1_SET = frozenset(_E1)
 
 
-_E3 = (
+_E2 = (
     "pid",
     "network",
     "mount",
@@ -87,13 +108,10 @@ _E3 = (
     "cgroup",
     "time",
 )
-_E3_SET = frozenset(_E3)
+_E2_SET = frozenset(_E2)
 
 
-_P4 = "^CAP_[A-Z0-9_]+$"
-
-
-_E5 = (
+_E3 = (
     "SCMP_ACT_KILL",
     "SCMP_ACT_KILL_PROCESS",
     "SCMP_ACT_KILL_THREAD",
@@ -104,10 +122,10 @@ _E5 = (
     "SCMP_ACT_LOG",
     "SCMP_ACT_NOTIFY",
 )
-_E5_SET = frozenset(_E5)
+_E3_SET = frozenset(_E3)
 
 
-_E6 = (
+_E4 = (
     "SCMP_CMP_NE",
     "SCMP_CMP_LT",
     "SCMP_CMP_LE",
@@ -116,10 +134,10 @@ _E6 = (
     "SCMP_CMP_GT",
     "SCMP_CMP_MASKED_EQ",
 )
-_E6_SET = frozenset(_E6)
+_E4_SET = frozenset(_E4)
 
 
-_E7 = (
+_E5 = (
     "SCMP_ARCH_X86",
     "SCMP_ARCH_X86_64",
     "SCMP_ARCH_X32",
@@ -144,19 +162,19 @@ _E7 = (
     "SCMP_ARCH_SH",
     "SCMP_ARCH_SHEB",
 )
-_E7_SET = frozenset(_E7)
+_E5_SET = frozenset(_E5)
 
 
-_E8 = (
+_E6 = (
     "SECCOMP_FILTER_FLAG_TSYNC",
     "SECCOMP_FILTER_FLAG_LOG",
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 )
-_E8_SET = frozenset(_E8)
+_E6_SET = frozenset(_E6)
 
 
-_E9 = (
+_E7 = (
     "MPOL_DEFAULT",
     "MPOL_BIND",
     "MPOL_INTERLEAVE",
@@ -165,15 +183,15 @@ _E9 = (
     "MPOL_PREFERRED_MANY",
     "MPOL_LOCAL",
 )
-_E9_SET = frozenset(_E9)
+_E7_SET = frozenset(_E7)
 
 
-_E10 = (
+_E8 = (
     "MPOL_F_NUMA_BALANCING",
     "MPOL_F_RELATIVE_NODES",
     "MPOL_F_STATIC_NODES",
 )
-_E10_SET = frozenset(_E10)
+_E8_SET = frozenset(_E8)
 
 
 def _features_annotations(x, p):
@@ -232,42 +250,42 @@ def _Linux_seccomp(x, p):
             return p + ".actions", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i1, w2 in enumerate(v):
-                if not isinstance(w2, str) or w2 not in _E5_SET:
-                    return f"{p}.actions[{i1}]", _show(w2) + " is not one of " + ", ".join(_E5)
+                if not isinstance(w2, str) or w2 not in _E3_SET:
+                    return f"{p}.actions[{i1}]", _show(w2) + " is not one of " + ", ".join(_E3)
     v = x.get("operators", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
             return p + ".operators", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i3, w4 in enumerate(v):
-                if not isinstance(w4, str) or w4 not in _E6_SET:
-                    return f"{p}.operators[{i3}]", _show(w4) + " is not one of " + ", ".join(_E6)
+                if not isinstance(w4, str) or w4 not in _E4_SET:
+                    return f"{p}.operators[{i3}]", _show(w4) + " is not one of " + ", ".join(_E4)
     v = x.get("archs", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
             return p + ".archs", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i5, w6 in enumerate(v):
-                if not isinstance(w6, str) or w6 not in _E7_SET:
-                    return f"{p}.archs[{i5}]", _show(w6) + " is not one of " + ", ".join(_E7)
+                if not isinstance(w6, str) or w6 not in _E5_SET:
+                    return f"{p}.archs[{i5}]", _show(w6) + " is not one of " + ", ".join(_E5)
     v = x.get("knownFlags", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
             return p + ".knownFlags", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i7, w8 in enumerate(v):
-                if not isinstance(w8, str) or w8 not in _E8_SET:
-                    return f"{p}.knownFlags[{i7}]", _show(w8) + " is not one of " + ", ".join(_E8)
+                if not isinstance(w8, str) or w8 not in _E6_SET:
+                    return f"{p}.knownFlags[{i7}]", _show(w8) + " is not one of " + ", ".join(_E6)
     v = x.get("supportedFlags", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
             return p + ".supportedFlags", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i9, w10 in enumerate(v):
-                if not isinstance(w10, str) or w10 not in _E8_SET:
+                if not isinstance(w10, str) or w10 not in _E6_SET:
                     return (
                         f"{p}.supportedFlags[{i9}]",
-                        _show(w10) + " is not one of " + ", ".join(_E8),
+                        _show(w10) + " is not one of " + ", ".join(_E6),
                     )
     return None
 
@@ -295,16 +313,16 @@ def _Linux_memoryPolicy(x, p):
             return p + ".modes", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i1, w2 in enumerate(v):
-                if not isinstance(w2, str) or w2 not in _E9_SET:
-                    return f"{p}.modes[{i1}]", _show(w2) + " is not one of " + ", ".join(_E9)
+                if not isinstance(w2, str) or w2 not in _E7_SET:
+                    return f"{p}.modes[{i1}]", _show(w2) + " is not one of " + ", ".join(_E7)
     v = x.get("flags", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
             return p + ".flags", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i3, w4 in enumerate(v):
-                if not isinstance(w4, str) or w4 not in _E10_SET:
-                    return f"{p}.flags[{i3}]", _show(w4) + " is not one of " + ", ".join(_E10)
+                if not isinstance(w4, str) or w4 not in _E8_SET:
+                    return f"{p}.flags[{i3}]", _show(w4) + " is not one of " + ", ".join(_E8)
     return None
 
 
@@ -352,8 +370,8 @@ def _Linux(x, p):
             return p + ".namespaces", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i1, w2 in enumerate(v):
-                if not isinstance(w2, str) or w2 not in _E3_SET:
-                    return f"{p}.namespaces[{i1}]", _show(w2) + " is not one of " + ", ".join(_E3)
+                if not isinstance(w2, str) or w2 not in _E2_SET:
+                    return f"{p}.namespaces[{i1}]", _show(w2) + " is not one of " + ", ".join(_E2)
     v = x.get("capabilities", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):
@@ -362,7 +380,7 @@ def _Linux(x, p):
             for i3, w4 in enumerate(v):
                 if not isinstance(w4, str):
                     return f"{p}.capabilities[{i3}]", "expected a string, got " + _kind(w4)
-                if not _search(_P4, w4):
+                if not _is_cap_name(w4):
                     return f"{p}.capabilities[{i3}]", _show(w4) + " is not a CAP_* name"
     v = x.get("cgroup", _N)
     if v is not _N:
@@ -418,13 +436,13 @@ def _features(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".ociVersionMin", "expected a string, got " + _kind(v)
-        if not _search(_P1, v):
+        if not _is_semver(v):
             return p + ".ociVersionMin", _show(v) + " is not a SemVer 2.0.0 version"
     v = x.get("ociVersionMax", _N)
     if v is not _N:
         if not isinstance(v, str):
             return p + ".ociVersionMax", "expected a string, got " + _kind(v)
-        if not _search(_P1, v):
+        if not _is_semver(v):
             return p + ".ociVersionMax", _show(v) + " is not a SemVer 2.0.0 version"
     v = x.get("hooks", _N)
     if v is not _N:
@@ -432,8 +450,8 @@ def _features(x, p):
             return p + ".hooks", "expected an array or null, got " + _kind(v)
         if isinstance(v, list):
             for i1, w2 in enumerate(v):
-                if not isinstance(w2, str) or w2 not in _E2_SET:
-                    return f"{p}.hooks[{i1}]", _show(w2) + " is not one of " + ", ".join(_E2)
+                if not isinstance(w2, str) or w2 not in _E1_SET:
+                    return f"{p}.hooks[{i1}]", _show(w2) + " is not one of " + ", ".join(_E1)
     v = x.get("mountOptions", _N)
     if v is not _N:
         if not (isinstance(v, list) or v is None):

@@ -6,7 +6,6 @@ document is valid, else one line naming the JSON path of the first problem and w
 """
 
 _N = object()  # marks an absent property
-_RX: dict = {}
 
 
 def _kind(v):
@@ -44,19 +43,37 @@ def _key(k):
     return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
-def _search(pattern, s):
-    rx = _RX.get(pattern)
-    if rx is None:
-        import re
-
-        rx = _RX[pattern] = re.compile(pattern)
-    return rx.search(s) is not None
-
-
 def _format(err):
     path, msg = err
     path = path[1:] if path.startswith(".") else path
     return path + ": " + msg if path else msg
+
+
+def _eol(s):
+    return s[:-1] if s.endswith("\n") else s
+
+
+def _digits(s):
+    return s.isascii() and s.isdigit()
+
+
+def _number(s):
+    return _digits(s) and (s == "0" or s[0] != "0")
+
+
+def _ident(s):
+    return s != "" and s.isascii() and s.replace("-", "a").isalnum()
+
+
+def _is_semver(s):
+    s, plus, build = _eol(s).partition("+")
+    if plus and not all(_ident(x) for x in build.split(".")):
+        return False
+    s, dash, pre = s.partition("-")
+    if dash and not all(_number(x) or (_ident(x) and not x.isdigit()) for x in pre.split(".")):
+        return False
+    parts = s.split(".")
+    return len(parts) == 3 and all(_number(x) for x in parts)
 
 
 _E1 = (
@@ -66,21 +83,14 @@ _E1 = (
 _E1_SET = frozenset(_E1)
 
 
-_P2 = (
-    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-"
-    "9]*[A-Za-z-][0-9A-Za-z-]*)(\\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-"
-    "]*))*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$"
-)
-
-
-_E3 = (
+_E2 = (
     "creating",
     "created",
     "running",
     "stopped",
     "paused",
 )
-_E3_SET = frozenset(_E3)
+_E2_SET = frozenset(_E2)
 
 
 def _state_if(x, p):
@@ -122,7 +132,7 @@ def _state(x, p):
     if v is not _N:
         if not isinstance(v, str):
             return p + ".ociVersion", "expected a string, got " + _kind(v)
-        if not _search(_P2, v):
+        if not _is_semver(v):
             return p + ".ociVersion", _show(v) + " is not a SemVer 2.0.0 version"
     v = x.get("id", _N)
     if v is not _N:
@@ -132,8 +142,8 @@ def _state(x, p):
             return p + ".id", "expected a non-empty string"
     v = x.get("status", _N)
     if v is not _N:
-        if not isinstance(v, str) or v not in _E3_SET:
-            return p + ".status", _show(v) + " is not one of " + ", ".join(_E3)
+        if not isinstance(v, str) or v not in _E2_SET:
+            return p + ".status", _show(v) + " is not one of " + ", ".join(_E2)
     v = x.get("pid", _N)
     if v is not _N:
         if type(v) is not int:

@@ -89,7 +89,6 @@ document is valid, else one line naming the JSON path of the first problem and w
 """
 
 _N = object()  # marks an absent property
-_RX: dict = {{}}
 
 
 def _kind(v):
@@ -127,6 +126,38 @@ def _key(k):
     return "[" + json.dumps(k, ensure_ascii=False) + "]"
 
 
+def _format(err):
+    path, msg = err
+    path = path[1:] if path.startswith(".") else path
+    return path + ": " + msg if path else msg
+'''
+
+
+# Hand-written equivalents of the patterns our schemas use, keyed by the exact pattern text.
+# Compiling the SemVer regex alone costs ~0.3 ms, more than validating a whole config, and
+# `pyrunc create` always pays first-call costs. A pattern missing here falls back to `re`.
+# Each matcher agrees with re.search(pattern, s), including Python's `$` matching before a
+# final newline (tests/spec compare them with hypothesis).
+FAST_PATTERN_HELPERS = '''\
+def _eol(s):
+    return s[:-1] if s.endswith("\\n") else s
+
+
+def _digits(s):
+    return s.isascii() and s.isdigit()
+
+
+def _number(s):
+    return _digits(s) and (s == "0" or s[0] != "0")
+
+
+def _ident(s):
+    return s != "" and s.isascii() and s.replace("-", "a").isalnum()
+'''
+REGEX_HELPER = '''\
+_RX: dict = {}
+
+
 def _search(pattern, s):
     rx = _RX.get(pattern)
     if rx is None:
@@ -134,13 +165,92 @@ def _search(pattern, s):
 
         rx = _RX[pattern] = re.compile(pattern)
     return rx.search(s) is not None
-
-
-def _format(err):
-    path, msg = err
-    path = path[1:] if path.startswith(".") else path
-    return path + ": " + msg if path else msg
 '''
+FAST_PATTERNS = {
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-]"
+    "[0-9A-Za-z-]*)(\\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\\+[0-9A-Za-z-]+"
+    "(\\.[0-9A-Za-z-]+)*)?$": (
+        "_is_semver",
+        '''\
+def _is_semver(s):
+    s, plus, build = _eol(s).partition("+")
+    if plus and not all(_ident(x) for x in build.split(".")):
+        return False
+    s, dash, pre = s.partition("-")
+    if dash and not all(_number(x) or (_ident(x) and not x.isdigit()) for x in pre.split(".")):
+        return False
+    parts = s.split(".")
+    return len(parts) == 3 and all(_number(x) for x in parts)
+''',
+    ),
+    "^RLIMIT_[A-Z]+$": (
+        "_is_rlimit_name",
+        '''\
+def _is_rlimit_name(s):
+    s = _eol(s)
+    rest = s[7:]
+    return s.startswith("RLIMIT_") and rest.isascii() and rest.isalpha() and rest.isupper()
+''',
+    ),
+    "^CAP_[A-Z0-9_]+$": (
+        "_is_cap_name",
+        '''\
+def _is_cap_name(s):
+    s = _eol(s)
+    rest = s[4:]
+    return (
+        s.startswith("CAP_")
+        and rest != ""
+        and rest.isascii()
+        and all(c.isupper() or c.isdigit() or c == "_" for c in rest)
+    )
+''',
+    ),
+    "^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$": (
+        "_is_number_list",
+        '''\
+def _is_number_list(s):
+    s = _eol(s)
+    if s == "":
+        return True
+    for part in s.split(","):
+        first, dash, last = part.partition("-")
+        if not _digits(first) or (dash and not _digits(last)):
+            return False
+    return True
+''',
+    ),
+    "^[1-9][0-9]*[KMG]B$": (
+        "_is_page_size",
+        '''\
+def _is_page_size(s):
+    s = _eol(s)
+    return len(s) >= 3 and s[-1] == "B" and s[-2] in "KMG" and _number(s[:-2]) and s[0] != "0"
+''',
+    ),
+    "^[rwm]*$": (
+        "_is_rwm",
+        '''\
+def _is_rwm(s):
+    return _eol(s).strip("rwm") == ""
+''',
+    ),
+    "^MB:[^\\n]*$": (
+        "_is_mb_line",
+        '''\
+def _is_mb_line(s):
+    s = _eol(s)
+    return s.startswith("MB:") and "\\n" not in s
+''',
+    ),
+    "^[^\\n]*$": (
+        "_is_one_line",
+        '''\
+def _is_one_line(s):
+    return "\\n" not in _eol(s)
+''',
+    ),
+}
 
 
 class SchemaError(Exception):
@@ -200,6 +310,7 @@ class Module:
         self.constants: list[str] = []
         self.constant_for: dict[tuple[str, ...], str] = {}
         self.sources: list[str] = []
+        self.helpers: list[str] = []
 
     # -- schema access -------------------------------------------------------------
     def node(self, file: str, pointer: str) -> dict:
@@ -248,6 +359,14 @@ class Module:
                 self.constants.append("\n".join(lines))
         return self.constant_for[key]
 
+    def fast_matcher(self, pattern: str) -> str:
+        name, source = FAST_PATTERNS[pattern]
+        if FAST_PATTERN_HELPERS not in self.helpers:
+            self.helpers.append(FAST_PATTERN_HELPERS)
+        if source not in self.helpers:
+            self.helpers.append(source)
+        return name
+
     # -- functions -----------------------------------------------------------------
     def function(self, file: str, pointer: str) -> str:
         """Name of the function checking the object schema at file#pointer (emitted once)."""
@@ -274,6 +393,7 @@ class Module:
             )
         sources = ", ".join(f"spec/schema/{s}" for s in self.sources)
         parts = [HEADER.format(sources=textwrap.fill(sources, MAX_LINE - 10))]
+        parts += self.helpers
         parts += self.constants
         parts += ["\n".join(lines) for lines in self.functions]
         parts += public
@@ -516,7 +636,11 @@ class Body:
             literal = pattern[1:]
             if pattern.startswith("^") and not (set(literal) & REGEX_META):
                 out.append(f"{pad}if not {v}.startswith({_q(literal)}):")
+            elif pattern in FAST_PATTERNS:
+                out.append(f"{pad}if not {self.m.fast_matcher(pattern)}({v}):")
             else:
+                if REGEX_HELPER not in self.m.helpers:
+                    self.m.helpers.append(REGEX_HELPER)
                 out.append(f"{pad}if not _search({self.m.pattern_constant(pattern)}, {v}):")
             out += _ret(pad, path.code(), f"_show({v}) + {_q(' ' + why)}")
         return out

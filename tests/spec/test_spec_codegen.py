@@ -263,3 +263,56 @@ def test_agrees_with_jsonschema_on_every_single_edit_of_full_examples(kind, exam
             disagreements.append(str(e).splitlines()[0])
     assert count > 20
     assert disagreements == []
+
+
+# -- hand-written pattern matchers --------------------------------------------------------
+
+_ALPHABET = "0123456789.-+_,: \nABGKMRLIMTCPXZabrwmxz\u00e9\u0663"
+_PREFIXES = ["", "RLIMIT_", "CAP_", "MB:", "0", "1.0.0", "1.2.3-", "1.2.3+", "1.2.3-rc.1+b."]
+_SUFFIXES = ["", "B", "KB", "MB", "GB", "\n", "-3", ",7"]
+pattern_inputs = st.one_of(
+    st.builds(
+        lambda a, b, c: a + b + c,
+        st.sampled_from(_PREFIXES),
+        st.text(_ALPHABET, max_size=8),
+        st.sampled_from(_SUFFIXES),
+    ),
+    st.sampled_from(TRICKY_STRINGS + ENUM_WORDS),
+)
+
+
+def _matcher(name: str):
+    for module, _ in GENERATED.values():
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AssertionError(f"{name} is in no generated module")
+
+
+@pytest.mark.parametrize("pattern", sorted(codegen.FAST_PATTERNS))
+@settings(deadline=None, max_examples=300)
+@given(text=pattern_inputs)
+def test_fast_matcher_agrees_with_the_regex(pattern, text):
+    fast = _matcher(codegen.FAST_PATTERNS[pattern][0])
+    assert fast(text) == (re.search(pattern, text) is not None)
+
+
+@pytest.mark.parametrize(
+    "version,valid",
+    [
+        ("1.3.0", True),
+        ("0.5.0-dev", True),
+        ("1.0.0-alpha.1+build.5.x-y", True),
+        ("1.0.0-0A.is.legal", True),
+        ("1.0.0+001", True),
+        ("1.0", False),
+        ("01.0.0", False),
+        ("1.0.0-01", False),
+        ("1.0.0-", False),
+        ("1.0.0+", False),
+        ("1.0.0-a..b", False),
+        ("v1.0.0", False),
+        ("1.0.\u0663", False),
+    ],
+)
+def test_semver_matcher_examples(version, valid):
+    assert _config_validator._is_semver(version) is valid

@@ -2,7 +2,8 @@
 
 `pyrunc create` validates config.json every time, and importing jsonschema alone costs
 more than the whole check may. So the schemas are compiled ahead of time into modules that
-need no imports at all (`re` is loaded lazily, only if a pattern has to be matched).
+import nothing: our patterns have hand-written matchers (FAST_PATTERNS), and any other pattern
+would load `re` lazily, on first use.
 
 Only the keywords our schemas use are supported; anything else stops the generator, so a
 schema change can never be silently ignored. Semantics follow JSON Schema 2020-12 with one

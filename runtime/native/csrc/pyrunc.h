@@ -60,6 +60,13 @@ enum pyrunc_op_kind {
     OP_SCHED_SETATTR,     /* data=struct sched_attr */
     OP_IOPRIO_SET,        /* n[0]=which n[1]=who n[2]=ioprio */
     OP_SCHED_SETAFFINITY, /* data=cpu mask, len=bytes */
+    OP_SET_DUMPABLE,      /* n[0]=0|1 (before joining a container's namespaces: 0) */
+    OP_PTY_OPEN,          /* open /dev/ptmx (in the root if open), unlock, open the slave */
+    OP_PTY_RESIZE,        /* n[0]=rows n[1]=columns */
+    OP_PTY_MOUNT_CONSOLE, /* s[0]=path in root (existing) to bind the slave on */
+    OP_PTY_SEND,          /* fd=console socket: send the master (SCM_RIGHTS), close both */
+    OP_PTY_STDIO,         /* the slave becomes fds 0, 1, 2 */
+    OP_SETCTTY,           /* fd 0 becomes the controlling terminal */
     OP__COUNT
 };
 
@@ -144,6 +151,9 @@ struct child_ctx {
     int op_index;
     const char *exec_path;
     int cwd_pending;                /* OP_CHDIR_TRY was refused: OP_CHDIR_RETRY runs */
+    int pty_master;                 /* OP_PTY_OPEN .. OP_PTY_SEND, else -1 */
+    int pty_slave;                  /* OP_PTY_OPEN .. OP_PTY_STDIO, else -1 */
+    unsigned int pty_index;         /* /dev/pts/<index> */
     char exec_buf[4096];
     char msg[400];
 };
@@ -199,6 +209,13 @@ int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);
 int op_sched_setattr(struct child_ctx *, const struct pyrunc_op *);
 int op_ioprio_set(struct child_ctx *, const struct pyrunc_op *);
 int op_sched_setaffinity(struct child_ctx *, const struct pyrunc_op *);
+int op_set_dumpable(struct child_ctx *, const struct pyrunc_op *);
+int op_pty_open(struct child_ctx *, const struct pyrunc_op *);
+int op_pty_resize(struct child_ctx *, const struct pyrunc_op *);
+int op_pty_mount_console(struct child_ctx *, const struct pyrunc_op *);
+int op_pty_send(struct child_ctx *, const struct pyrunc_op *);
+int op_pty_stdio(struct child_ctx *, const struct pyrunc_op *);
+int op_setctty(struct child_ctx *, const struct pyrunc_op *);
 
 /* Shared helpers. */
 int resolve_in_root(struct child_ctx *ctx, const char *path, int flags);

@@ -57,6 +57,13 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_SCHED_SETATTR] = op_sched_setattr,
     [OP_IOPRIO_SET] = op_ioprio_set,
     [OP_SCHED_SETAFFINITY] = op_sched_setaffinity,
+    [OP_SET_DUMPABLE] = op_set_dumpable,
+    [OP_PTY_OPEN] = op_pty_open,
+    [OP_PTY_RESIZE] = op_pty_resize,
+    [OP_PTY_MOUNT_CONSOLE] = op_pty_mount_console,
+    [OP_PTY_SEND] = op_pty_send,
+    [OP_PTY_STDIO] = op_pty_stdio,
+    [OP_SETCTTY] = op_setctty,
 };
 
 int op_fail(struct child_ctx *ctx, const char *fmt, ...)
@@ -115,7 +122,8 @@ static void run_ops(struct child_ctx *ctx, const struct pyrunc_op *ops, size_t n
 
 static void child_main(const struct pyrunc_plan *plan)
 {
-    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1 };
+    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1,
+                             .pty_master = -1, .pty_slave = -1 };
     /* Until the parent has recorded our pid, die with it rather than linger. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     reset_signals();
@@ -127,7 +135,8 @@ static void child_main(const struct pyrunc_plan *plan)
  * pid and exit. */
 static void stage1_main(const struct pyrunc_plan *plan)
 {
-    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1 };
+    struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1,
+                             .pty_master = -1, .pty_slave = -1 };
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     reset_signals();
     for (size_t i = 0; i < plan->n_pre; i++) {

@@ -115,7 +115,7 @@ def _conditions(name: str, args: list[dict]) -> list[list[tuple[int, int, int, i
         index = int(a.get("index", 0))
         if not 0 <= index < _MAX_ARGS:
             raise PyruncError(f"seccomp: syscall {name}: argument index {index} is out of "
-                              f"range (a syscall has {_MAX_ARGS} arguments)")
+                              f"range 0-{_MAX_ARGS - 1}")
         op = a.get("op", "")
         if op not in _OPERATORS:
             raise PyruncError(f"string {op} is not a valid operator for seccomp")

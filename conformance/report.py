@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 
@@ -53,7 +54,7 @@ def render_table(checks: list[Check], reports: list[RuntimeReport]) -> str:
         "requirement".ljust(id_w),
         "section".ljust(sec_w),
         "level ",
-        *(_runtime_label(r)[:cell_w].ljust(cell_w) for r in reports),
+        *(label[:cell_w].ljust(cell_w) for label in _labels(reports)),
     ]
     lines = [" | ".join(header).rstrip(), "-" * min(width, len(" | ".join(header)))]
     for check in checks:
@@ -70,8 +71,12 @@ def render_table(checks: list[Check], reports: list[RuntimeReport]) -> str:
     return "\n".join(lines)
 
 
-def _runtime_label(report: RuntimeReport) -> str:
-    return report.path
+def _labels(reports: list[RuntimeReport]) -> list[str]:
+    """Column titles: the binary's name, numbered when two runtimes share one."""
+    names = [os.path.basename(r.path) or r.path for r in reports]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{i}:{name}" for i, name in enumerate(names, 1)]
 
 
 def _summary_line(checks: list[Check], report: RuntimeReport) -> str:

@@ -436,14 +436,14 @@ def _Process_consoleSize(x, p):
     if v is not _N:
         if type(v) is not int:
             return p + ".height", "expected an integer, got " + _kind(v)
-        if v < 0 or v > 4294967295:
-            return p + ".height", str(v) + " is out of range for uint32"
+        if v < 0 or v > 18446744073709551615:
+            return p + ".height", str(v) + " is out of range for uint64"
     v = x.get("width", _N)
     if v is not _N:
         if type(v) is not int:
             return p + ".width", "expected an integer, got " + _kind(v)
-        if v < 0 or v > 4294967295:
-            return p + ".width", str(v) + " is out of range for uint32"
+        if v < 0 or v > 18446744073709551615:
+            return p + ".width", str(v) + " is out of range for uint64"
     return None
 
 

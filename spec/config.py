@@ -48,6 +48,8 @@ def load_process(path: str) -> dict:
         proc = _read_json(path)
     except FileNotFoundError:
         raise ConfigError(f"open {path}: no such file or directory") from None
+    except NotADirectoryError:
+        raise ConfigError(f"open {path}: not a directory") from None
     _validated(path, proc, check_process)
     return proc
 

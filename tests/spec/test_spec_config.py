@@ -202,6 +202,8 @@ def test_process_validation_and_loading(tmp_path):
     assert _error(load_process, str(path)) == f'{path}: missing required property "cwd"'
     missing = str(tmp_path / "none.json")
     assert _error(load_process, missing) == f"open {missing}: no such file or directory"
+    below_file = f"{path}/x.json"
+    assert _error(load_process, below_file) == f"open {below_file}: not a directory"
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root")

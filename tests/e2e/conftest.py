@@ -17,6 +17,7 @@ from tests.e2e.clients import Ctr, Docker, Podman
 from tests.e2e.daemons import (
     CRI_NAMESPACE,
     CTR_NAMESPACE,
+    SHARED_RUN_DIR,
     Containerd,
     Dockerd,
     remove_shared_run_dirs,
@@ -60,6 +61,7 @@ def runtime_binary() -> str:
 @pytest.fixture(scope="session")
 def containerd(e2e_dir, runtime_binary):
     need("containerd", "ctr", "containerd-shim-runc-v2")
+    shared_run_dir_existed = os.path.exists(SHARED_RUN_DIR)
     daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF)
     try:
         daemon.start()
@@ -72,7 +74,7 @@ def containerd(e2e_dir, runtime_binary):
         yield daemon
     finally:
         daemon.stop()
-        remove_shared_run_dirs()
+        remove_shared_run_dirs(shared_run_dir_existed)
 
 
 @pytest.fixture(scope="session")

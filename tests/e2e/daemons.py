@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 
@@ -15,6 +16,7 @@ RUNTIME_NAME = "pyrunc"
 CTR_NAMESPACE = "pyrunc-e2e"
 DOCKER_NAMESPACE = "pyrunc-e2e-moby"
 CRI_NAMESPACE = "k8s.io"  # fixed by containerd's CRI plugin
+SHARED_RUN_DIR = "/run/containerd"
 
 
 class Daemon:
@@ -135,6 +137,25 @@ state = "{d}/state"
             for ns in (CTR_NAMESPACE, CRI_NAMESPACE, DOCKER_NAMESPACE):
                 self.clean_namespace(ns)
         self.terminate()
+        self.kill_stray_shims()
+
+    def kill_stray_shims(self) -> None:
+        """A shim whose create never returned (a runtime that never sent the
+        console) outlives containerd; ours are the ones naming our socket."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if (argv and argv[0].endswith(b"containerd-shim-runc-v2")
+                    and self.socket.encode() in argv):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 class Dockerd(Daemon):
@@ -191,14 +212,17 @@ class Dockerd(Daemon):
         self.start()
 
 
-def remove_shared_run_dirs() -> None:
-    """containerd's shims put sockets and runc roots in fixed places under
-    /run/containerd; remove what is empty there once the daemons are gone."""
+def remove_shared_run_dirs(existed_before: bool) -> None:
+    """containerd's shims and ctr put sockets, fifos and runc roots in fixed
+    places under /run/containerd: remove it if the suite made it, else only
+    what is left empty there."""
+    if not existed_before:
+        shutil.rmtree(SHARED_RUN_DIR, ignore_errors=True)
+        return
     for ns in (CTR_NAMESPACE, CRI_NAMESPACE, DOCKER_NAMESPACE):
-        _rmdir(f"/run/containerd/runc/{ns}")
-    for d in ("/run/containerd/runc", "/run/containerd/s", "/run/containerd/fifo",
-              "/run/containerd"):
-        _rmdir(d)
+        _rmdir(f"{SHARED_RUN_DIR}/runc/{ns}")
+    for d in ("runc", "s", "fifo", ""):
+        _rmdir(os.path.join(SHARED_RUN_DIR, d))
 
 
 def _rmdir(path: str) -> None:

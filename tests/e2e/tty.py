@@ -21,7 +21,7 @@ class PtyResult:
 
 
 def run_in_pty(argv: Sequence[str], send: str = "", *, env: dict[str, str] | None = None,
-               wait_for: str | None = None, timeout: float = 60) -> PtyResult:
+               wait_for: str | None = None, timeout: float = 30) -> PtyResult:
     """Run argv with a pty as its controlling terminal; type `send` once
     `wait_for` has appeared in the output (or at once), then read to the end."""
     full_env = dict(os.environ, TERM="xterm", **(env or {}))

@@ -11,11 +11,13 @@ Layout:
     config.py              ConfigError, load_config(bundle), load_process(path), validate_config(),
                            validate_process(): the runtime's entry points, cheap to import
     state.py               validate_state() for state dicts
+    jsonio.py              JSON loads/dumps on the _json C module, keeping `json` and `re`
+                           (and so enum) off every command's path
     defaults.py            default_config(rootless): what `runc spec` writes, at ociVersion 1.3.0
     model.py               TypedDicts describing the documents, for type hints only: import it
                            under `if TYPE_CHECKING:`, never at run time
 
-The runtime works on plain dicts from json.load. The schemas check structure only; semantic
+The runtime works on plain dicts parsed from JSON. The schemas check structure only; semantic
 rules (duplicate namespaces, paths that must exist, ...) are the runtime's job. jsonschema is
 used by the tests alone, never on the runtime's path.
 """

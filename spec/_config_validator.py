@@ -26,21 +26,25 @@ def _kind(v):
     return type(v).__name__
 
 
-def _show(v):
-    if isinstance(v, (list, dict)):
-        return _kind(v)
-    import json
+def _quote(s):
+    from _json import encode_basestring
 
-    text = json.dumps(v, ensure_ascii=False, default=repr)
-    return text if len(text) <= 80 else text[:77] + '..."'
+    return encode_basestring(s)
+
+
+def _show(v):
+    if isinstance(v, str):
+        text = _quote(v)
+        return text if len(text) <= 80 else text[:77] + '..."'
+    if v is None or v is True or v is False:
+        return {None: "null", True: "true", False: "false"}[v]
+    if type(v) is int or type(v) is float:
+        return repr(v)
+    return _kind(v)
 
 
 def _key(k):
-    if k.isidentifier():
-        return "." + k
-    import json
-
-    return "[" + json.dumps(k, ensure_ascii=False) + "]"
+    return "." + k if k.isidentifier() else "[" + _quote(k) + "]"
 
 
 def _format(err):

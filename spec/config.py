@@ -1,8 +1,12 @@
-"""Read and validate a bundle's config.json (and exec's process.json) without jsonschema."""
+"""Read and validate a bundle's config.json (and exec's process.json) without jsonschema.
 
-import json
+Parsing goes through spec.jsonio (the _json C module alone), so neither jsonschema nor the
+json package is on the `create` path.
+"""
+
 import os
 
+from spec import jsonio
 from spec._config_validator import check_config, check_process
 
 
@@ -60,12 +64,8 @@ def _validated(path: str, doc: object, check) -> None:
         raise ConfigError(f"{path}: {problem}")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _read_json(path: str) -> object:
-    """Parse path as strict JSON (no NaN/Infinity, like runc); ConfigError on bad input."""
+    """Parse the JSON file at path; ConfigError on anything unreadable or malformed."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -81,12 +81,8 @@ def _read_json(path: str) -> object:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not valid UTF-8 at byte {e.start}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise ConfigError(
-            f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
-        ) from None
-    except ValueError as e:
+        return jsonio.loads(text)
+    except ValueError as e:  # the message carries line and column
         raise ConfigError(f"{path}: invalid JSON: {e}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None

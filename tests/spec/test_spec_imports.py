@@ -1,4 +1,4 @@
-"""`import spec.config` must stay cheap: no jsonschema, no typing, no model at run time."""
+"""`import spec.config` must stay cheap: no jsonschema, json, re, typing or model at run time."""
 
 import json
 import subprocess
@@ -10,7 +10,17 @@ from spec_testlib import REPO
 from spec._config_validator import check_config
 from spec.defaults import default_config
 
-HEAVY = {"jsonschema", "typing", "spec.model", "dataclasses", "referencing", "hypothesis"}
+HEAVY = {
+    "jsonschema",
+    "referencing",
+    "hypothesis",
+    "typing",
+    "dataclasses",
+    "spec.model",
+    "json",
+    "re",
+    "enum",
+}
 
 
 def _new_modules(code: str) -> set[str]:

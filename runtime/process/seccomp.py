@@ -107,6 +107,13 @@ def filter_flags(profile: dict) -> int:
     return flags
 
 
+def _check_flags(flags: int, notify: bool) -> None:
+    # The kernel refuses this one without a listener; say so at create time.
+    if flags & lib.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV and not notify:
+        raise PyruncError("seccomp flag SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a "
+                          "SCMP_ACT_NOTIFY rule")
+
+
 def _conditions(name: str, args: list[dict]) -> list[list[tuple[int, int, int, int]]]:
     """Conditions -> rule groups: one rule with all of them, or one rule per
     condition when two compare the same argument (libseccomp can't AND those)."""
@@ -171,6 +178,7 @@ def compile_profile(profile: dict) -> Filter | None:
     flags = filter_flags(profile)
     default = action(default_name, profile.get("defaultErrnoRet"))
     notify = _check_notify(profile, default_name)
+    _check_flags(flags, notify)
     tokens = [arch_token(a) for a in profile.get("architectures") or []]
     rules = []
     for s in syscalls:
@@ -238,7 +246,8 @@ def send_notify_fd(f: Filter, notify_fd: int, state: dict, pid: int) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as s:
             s.connect(f.listener_path)
             sent = socket.send_fds(s, [payload], [notify_fd])
-            s.sendall(payload[sent:])
+            if sent < len(payload):  # a stream socket may take it in parts
+                s.sendall(payload[sent:])
     except OSError as e:
         raise PyruncError("failed to send the seccomp notify fd to the agent at "
                           f"{f.listener_path}: {e.strerror or e}") from None

@@ -111,11 +111,18 @@ def test_kill(ctr, running):
 
 
 def test_kill_all(ctr, running):
-    """`ctr task kill --all` -> runtime `kill --all ID 9`: every process of the cgroup."""
-    c = running("sh", "-c", "sleep 300 & sleep 301 & wait")
+    """`ctr task kill --all` -> runtime `kill --all ID N`: every process of the
+    container gets the signal, not only its init."""
+    c = running("sh", "-c", 'trap "touch /tmp/init-got-it" USR1; '
+                            '(trap "touch /tmp/child-got-it" USR1; while :; do sleep 1; done) & '
+                            "while :; do sleep 1; done")
     pid = ctr.task_pid(c)
-    wait_for(lambda: len(cgroup_file(pid, "pids", "cgroup.procs").split()) == 3, 10,
-             "three processes")
+    wait_for(lambda: len(cgroup_file(pid, "pids", "cgroup.procs").split()) >= 3, 10,
+             "the child shell")
+    ctr.ok("tasks", "kill", "--all", "--signal", "SIGUSR1", c)
+    tmp = f"/proc/{pid}/root/tmp"
+    wait_for(lambda: os.path.exists(f"{tmp}/init-got-it") and
+             os.path.exists(f"{tmp}/child-got-it"), 10, "both shells to get SIGUSR1")
     ctr.ok("tasks", "kill", "--all", "--signal", "SIGKILL", c)
     wait_for(lambda: ctr.task_status(c) == "STOPPED", 20, "the task to stop")
 

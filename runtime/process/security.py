@@ -35,6 +35,9 @@ def prepare(config: dict, ns: Namespaces, *, no_pivot: bool = False) -> Prepared
         sched.check_scheduler(process["scheduler"])
     if "ioPriority" in process:
         sched.check_io_priority(process["ioPriority"])
+    if process.get("execCPUAffinity"):
+        # Only for processes `exec` starts (the spec and runc leave the init alone).
+        sched.check_affinity(process["execCPUAffinity"])
     if "personality" in linux:
         domain = (linux["personality"] or {}).get("domain", "")
         if domain not in PERSONALITY_DOMAINS:

@@ -3,6 +3,7 @@ linux.personality on real containers, checked from outside."""
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 
@@ -108,3 +109,13 @@ def test_io_priority(rt, bundle, cls, prio, shown):
     pid = running(rt, bundle)
     out = subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == shown
+
+
+def test_exec_cpu_affinity_leaves_the_init_alone(rt, bundle):
+    # The spec: execCPUAffinity is for processes `exec` starts, not the init.
+    mine = os.sched_getaffinity(0)
+    if len(mine) < 2:
+        pytest.skip("needs two CPUs to tell a pinned process from a free one")
+    first = str(min(mine))
+    bundle.process["execCPUAffinity"] = {"initial": first, "final": first}
+    assert os.sched_getaffinity(running(rt, bundle.save())) == mine

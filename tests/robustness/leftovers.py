@@ -1,0 +1,53 @@
+"""What a failed or crashed command may leave on the host, and one-line error checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tests.support import leaks
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line contains `text`: a pyrunc container init is a clone of
+    the `create` command, so it carries the container id until it execs."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            out.append(int(d))
+    return out
+
+
+def found(root: str, cid: str, cgroup_parent: str, marker: str = "") -> list[str]:
+    """Everything container `cid` left: state dir, cgroups (every hierarchy), processes,
+    host mounts mentioning `marker` (e.g. the bundle path). Empty means clean."""
+    left = []
+    if os.path.lexists(os.path.join(root, cid)):
+        left.append(f"state dir {os.path.join(root, cid)}")
+    left += [f"cgroup {d}" for d in leaks.cgroup_dirs(cgroup_parent) if cid in d]
+    left += [f"process {pid}" for pid in processes_mentioning(cid)]
+    if marker:
+        left += [f"mount {m.strip()}" for m in leaks.mounts_mentioning(marker)]
+    return left
+
+
+def assert_one_clear_line(p: subprocess.CompletedProcess) -> str:
+    """A failed command: non-zero status, exactly one line on stderr, no traceback."""
+    assert p.returncode != 0, f"succeeded: {p.stdout!r}"
+    assert "Traceback" not in p.stderr, p.stderr
+    assert "internal error" not in p.stderr, p.stderr
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
+def assert_no_bug_output(p: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in p.stderr, p.stderr
+    assert "internal error" not in p.stderr, p.stderr

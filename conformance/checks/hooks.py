@@ -383,16 +383,22 @@ def state_annotations(ctx: Context) -> None:
     expect_equal(annotations, {"org.example.hooks": "yes"}, "annotations in the hook's state")
 
 
-@check(
-    "hooks.createContainer.state-pid",
-    "runtime.md#runtimeState",
-    MUST,
-    "container-namespace hooks get the pid as the container sees it (1 in a new pid namespace)",
-    breaks_config("the pid namespace is left out", lambda c: drop_namespace(c, "pid")),
-)
-def container_state_pid(ctx: Context) -> None:
-    _, records = _through_start(ctx)
-    expect_equal(records.state("createContainer").get("pid"), 1, "pid in createContainer's state")
+def _container_state_pid(kind: str) -> None:
+    def run(ctx: Context) -> None:
+        _, records = _through_start(ctx)
+        expect_equal(records.state(kind).get("pid"), 1, f"pid in the {kind} hook's state")
+
+    check(
+        f"hooks.{kind}.state-pid",
+        "runtime.md#runtimeState",
+        MUST,
+        f"{kind} hooks (container namespace) get the pid as the container sees it: 1",
+        breaks_config("the pid namespace is left out", lambda c: drop_namespace(c, "pid")),
+    )(run)
+
+
+for _kind in CONTAINER_NS:
+    _container_state_pid(_kind)
 
 
 # -- namespaces ------------------------------------------------------------------------------

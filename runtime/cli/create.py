@@ -18,8 +18,9 @@ FLAGS = (
 )
 
 
-def create_with_prefix(command: str, ctx, opts: dict, container_id: str) -> int:
-    """Run create; errors carry runc's '<cmd> failed: ...' prefix."""
+def create_with_prefix(command: str, ctx, opts: dict, container_id: str, **extra) -> int:
+    """Run create; errors carry runc's '<cmd> failed: ...' prefix.  `extra` goes to
+    create() as it is (a foreground `run`'s console_fd)."""
     from runtime.errors import PyruncError
     from runtime.lifecycle.create import create
     from runtime.native.channel import ChildError
@@ -27,7 +28,8 @@ def create_with_prefix(command: str, ctx, opts: dict, container_id: str) -> int:
     try:
         return create(ctx, container_id, opts["bundle"], pid_file=opts["pid_file"],
                       console_socket=opts["console_socket"], no_pivot=opts["no_pivot"],
-                      preserve_fds=opts["preserve_fds"])
+                      preserve_fds=opts["preserve_fds"], pidfd_socket=opts["pidfd_socket"],
+                      **extra)
     except ChildError as e:
         raise PyruncError(f"pyrunc {command} failed: unable to start container process: {e}")\
             from None

@@ -72,6 +72,9 @@ class Creation:
             raise PyruncError(f"rootfs ({rootfs}) does not exist")
         ns = Namespaces(config)
         self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
+        from runtime.process import preflight
+
+        preflight.check(config, ns)
 
         self.dir = Store(self.ctx.root).create_dir(self.id)
         me = os.getpid()
@@ -87,12 +90,16 @@ class Creation:
 
         listener = _listen(os.path.join(self.dir, START_SOCKET))
         joined = ns.open_joined()
+        from runtime.process.idmap import IdmapTrees
+
+        trees = IdmapTrees(config.get("linux") or {}, "user" in ns.new)
         try:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
                 no_pivot=self.no_pivot, preserve_fds=self.preserve_fds,
                 has_hooks=hooks.has_any(config, "prestart", "createRuntime", "createContainer"),
                 cgroup_mount=make_handler(self.state["cgroup"]))
+            opts.idmap = trees
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf
                 opts.seccomp_flags = self.security.seccomp.flags
@@ -103,6 +110,7 @@ class Creation:
             self.channel = Channel(plan)
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
         finally:
+            trees.close()  # the container process has its own copies
             os.close(listener)
             for _, fd, _ in joined:
                 os.close(fd)
@@ -145,6 +153,10 @@ class Creation:
                         parent.write_time_offsets(self.pid, linux.get("timeOffsets") or {})
                     if "oomScoreAdj" in process:
                         parent.set_oom_score_adj(self.pid, int(process["oomScoreAdj"]))
+                    if linux.get("netDevices"):
+                        from runtime.process import netdevices
+
+                        netdevices.move_all(self.pid, linux["netDevices"])
                 elif name == "hooks":
                     # Limits first, as runc: a prestart hook may adjust cgroup
                     # permissions (device rules) that a later set would undo.

@@ -36,6 +36,7 @@ class InitOptions:
         self.seccomp_flags = seccomp_flags
         self.seccomp_notify = seccomp_notify
         self.cgroup_mount = cgroup_mount
+        self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
 
 
 def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
@@ -77,6 +78,10 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     _confine(plan, process, linux)
 
     plan.sync("ready")
+    if linux.get("memoryPolicy"):
+        from runtime.process import mempolicy
+
+        mempolicy.add(plan, linux["memoryPolicy"])
 
     label = lsm.selinux_exec_write(process.get("selinuxLabel") or "")
     if label:
@@ -145,7 +150,7 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
     mount_list = [lsm.labelled_mount(m, linux.get("mountLabel") or "")
                   for m in config.get("mounts") or []]
     for m in mount_list:
-        mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount)
+        mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount, opts.idmap)
     dev_bound = any(m.get("destination", "").rstrip("/") == "/dev" and mounts.is_bind(m)
                     for m in mount_list)
     if not dev_bound:

@@ -12,6 +12,7 @@
 #define PYRUNC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Operation kinds.  Keep in sync with runtime/native/cdefs/plan.py. */
@@ -67,6 +68,9 @@ enum pyrunc_op_kind {
     OP_PTY_SEND,          /* fd=console socket: send the master (SCM_RIGHTS), close both */
     OP_PTY_STDIO,         /* the slave becomes fds 0, 1, 2 */
     OP_SETCTTY,           /* fd 0 becomes the controlling terminal */
+    OP_MOVE_MOUNT,        /* fd=detached tree (idmapped), s[0]=destination in the root */
+    OP_MOUNT_SETATTR,     /* s[0]=mount in the root, n[0]=attrs to set n[1]=to clear, recursive */
+    OP_SET_MEMPOLICY,     /* n[0]=mode|flags, data=nodemask, len=bits */
     OP__COUNT
 };
 
@@ -143,6 +147,12 @@ pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 
 unsigned int pyrunc_libseccomp_version(void);
 
+/* The new mount API, runtime side (mount_api.c): idmapped trees for OP_MOVE_MOUNT. */
+int pyrunc_open_tree(const char *path, int recursive);
+int pyrunc_mount_setattr(int fd, int recursive, uint64_t attr_set, uint64_t attr_clr,
+                         int userns_fd);
+pid_t pyrunc_clone_userns(void);
+
 /* Child side: internal. */
 struct child_ctx {
     int sync_fd;
@@ -203,6 +213,9 @@ int op_clear_pdeathsig(struct child_ctx *, const struct pyrunc_op *);
 int op_wait_start(struct child_ctx *, const struct pyrunc_op *);
 int op_seccomp(struct child_ctx *, const struct pyrunc_op *);
 int op_exec(struct child_ctx *, const struct pyrunc_op *);
+int op_move_mount(struct child_ctx *, const struct pyrunc_op *);
+int op_mount_setattr(struct child_ctx *, const struct pyrunc_op *);
+int op_set_mempolicy(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);

@@ -51,6 +51,33 @@ PROPAGATION = {
 }
 
 
+# Recursive options: mount_setattr(2) attributes for the whole tree (AT_RECURSIVE).
+# option -> (clear?, attribute)
+RECURSIVE = {
+    "rro": (False, lib.MOUNT_ATTR_RDONLY),
+    "rrw": (True, lib.MOUNT_ATTR_RDONLY),
+    "rnosuid": (False, lib.MOUNT_ATTR_NOSUID),
+    "rsuid": (True, lib.MOUNT_ATTR_NOSUID),
+    "rnodev": (False, lib.MOUNT_ATTR_NODEV),
+    "rdev": (True, lib.MOUNT_ATTR_NODEV),
+    "rnoexec": (False, lib.MOUNT_ATTR_NOEXEC),
+    "rexec": (True, lib.MOUNT_ATTR_NOEXEC),
+    "rnodiratime": (False, lib.MOUNT_ATTR_NODIRATIME),
+    "rdiratime": (True, lib.MOUNT_ATTR_NODIRATIME),
+    "rrelatime": (False, lib.MOUNT_ATTR_RELATIME),
+    "rnorelatime": (True, lib.MOUNT_ATTR_RELATIME),
+    "rnoatime": (False, lib.MOUNT_ATTR_NOATIME),
+    "ratime": (True, lib.MOUNT_ATTR_NOATIME),
+    "rstrictatime": (False, lib.MOUNT_ATTR_STRICTATIME),
+    "rnostrictatime": (True, lib.MOUNT_ATTR_STRICTATIME),
+    "rnosymfollow": (False, lib.MOUNT_ATTR_NOSYMFOLLOW),
+    "rsymfollow": (True, lib.MOUNT_ATTR_NOSYMFOLLOW),
+}
+
+# Ask for an idmapped mount (runtime/process/idmap.py); never passed to mount(2).
+IDMAP = ("idmap", "ridmap")
+
+
 def parse(options: list[str]) -> tuple[int, list[int], str]:
     """Return (flags, propagation flags in order, data string)."""
     flags = 0
@@ -62,6 +89,34 @@ def parse(options: list[str]) -> tuple[int, list[int], str]:
             flags = flags & ~bit if clear else flags | bit
         elif opt in PROPAGATION:
             propagation.append(PROPAGATION[opt])
+        elif opt in RECURSIVE or opt in IDMAP:
+            continue  # see recursive_attrs() and idmap.py
         else:
             data.append(opt)
     return flags, propagation, ",".join(data)
+
+
+def recursive_attrs(options: list[str]) -> tuple[int, int]:
+    """(attributes to set, to clear) for mount_setattr(AT_RECURSIVE); later options win."""
+    attr_set = attr_clr = 0
+    for opt in options:
+        if opt not in RECURSIVE:
+            continue
+        clear, attr = RECURSIVE[opt]
+        # The atime settings (relatime = 0, noatime, strictatime) are one field,
+        # which mount_setattr(2) only clears whole; the others are single bits.
+        in_atime = attr & lib.MOUNT_ATTR__ATIME == attr
+        if clear and in_atime:
+            if attr:  # clearing relatime (0) changes nothing, as with mount(8)
+                attr_set &= ~lib.MOUNT_ATTR__ATIME
+                attr_clr |= lib.MOUNT_ATTR__ATIME
+        elif clear:
+            attr_clr |= attr
+            attr_set &= ~attr
+        elif in_atime:
+            attr_set = (attr_set & ~lib.MOUNT_ATTR__ATIME) | attr
+            attr_clr |= lib.MOUNT_ATTR__ATIME
+        else:
+            attr_set |= attr
+            attr_clr &= ~attr
+    return attr_set, attr_clr

@@ -29,7 +29,8 @@ def bind_source(m: dict, bundle: str) -> str:
     return src if os.path.isabs(src) else os.path.join(bundle, src)
 
 
-def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None) -> None:
+def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -> None:
+    """idmap: an idmap.IdmapTrees, for mounts asking for an idmapping."""
     dest = m.get("destination") or ""
     if not dest:
         raise PyruncError("mount destination is empty")
@@ -37,8 +38,11 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None) -> None:
         dest = "/" + dest  # runc treats a relative destination as relative to /
     flags, propagation, data = mount_options.parse(m.get("options") or [])
     fstype = m.get("type") or ""
+    idmapped = idmap is not None and idmap.wanted(m)
+    if idmapped and not is_bind(m):
+        raise PyruncError(f"mount {dest}: idmapped mounts are supported for bind mounts only")
     if is_bind(m):
-        _add_bind(plan, m, bundle, dest, flags, data)
+        _add_bind(plan, m, bundle, dest, flags, data, idmap if idmapped else None)
     elif fstype == "cgroup" and cgroup_mount is not None:
         cgroup_mount(plan, dest, flags)
     else:
@@ -50,9 +54,14 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None) -> None:
     for p in propagation:
         plan.add(lib.OP_MOUNT_IN_ROOT, f"set propagation of {dest}", flags=p,
                  s=(None, dest, None, None))
+    attr_set, attr_clr = mount_options.recursive_attrs(m.get("options") or [])
+    if attr_set or attr_clr:
+        plan.add(lib.OP_MOUNT_SETATTR, f"set recursive mount attributes of {dest}",
+                 s=(dest,), n=(attr_set, attr_clr))
 
 
-def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str) -> None:
+def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str,
+              idmap=None) -> None:
     src = bind_source(m, bundle)
     try:
         st = os.stat(src)
@@ -62,9 +71,14 @@ def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str
         plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
     else:
         plan.add(lib.OP_MKFILE_IN_ROOT, f"create mountpoint {dest}", s=(dest,))
-    first = lib.MS_BIND | (flags & lib.MS_REC)
-    plan.add(lib.OP_MOUNT_IN_ROOT, f"bind mount {src} on {dest}", flags=first,
-             s=(src, dest, "bind", None))
+    if idmap is not None:
+        tree = idmap.tree(m, src, dest, recursive=bool(flags & lib.MS_REC))
+        plan.add(lib.OP_MOVE_MOUNT, f"attach the idmapped mount of {src} on {dest}", fd=tree,
+                 s=(dest,))
+    else:
+        first = lib.MS_BIND | (flags & lib.MS_REC)
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"bind mount {src} on {dest}", flags=first,
+                 s=(src, dest, "bind", None))
     rest = flags & _REMOUNT_MASK
     if rest:
         plan.add(lib.OP_MOUNT_IN_ROOT, f"remount {dest}", flags=rest | lib.MS_BIND | lib.MS_REMOUNT,

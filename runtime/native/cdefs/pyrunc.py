@@ -13,7 +13,8 @@ enum pyrunc_op_kind {
     OP_CAP_AMBIENT, OP_SETGROUPS, OP_UMASK, OP_CHDIR, OP_CLOSE_FDS, OP_LOOKUP,
     OP_CLEAR_PDEATHSIG, OP_WAIT_START, OP_SECCOMP, OP_EXEC, OP_FIX_STDIO, OP_CHDIR_TRY,
     OP_CHDIR_RETRY, OP_SCHED_SETATTR, OP_IOPRIO_SET, OP_SCHED_SETAFFINITY, OP_SET_DUMPABLE,
-    OP_PTY_OPEN, OP_PTY_RESIZE, OP_PTY_MOUNT_CONSOLE, OP_PTY_SEND, OP_PTY_STDIO, OP_SETCTTY, ...
+    OP_PTY_OPEN, OP_PTY_RESIZE, OP_PTY_MOUNT_CONSOLE, OP_PTY_SEND, OP_PTY_STDIO, OP_SETCTTY,
+    OP_MOVE_MOUNT, OP_MOUNT_SETATTR, OP_SET_MEMPOLICY, ...
 };
 
 struct pyrunc_op {
@@ -71,4 +72,9 @@ enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, ...
 };
 pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
+
+int pyrunc_open_tree(const char *path, int recursive);
+int pyrunc_mount_setattr(int fd, int recursive, uint64_t attr_set, uint64_t attr_clr,
+                         int userns_fd);
+pid_t pyrunc_clone_userns(void);
 """

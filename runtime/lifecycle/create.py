@@ -15,7 +15,7 @@ from runtime import SPEC_VERSION
 from runtime.errors import PyruncError
 from runtime.lifecycle import hooks
 from runtime.log import log
-from runtime.process import init_plan, parent, security
+from runtime.process import init_plan, parent, security, stdio, terminal
 from runtime.process.cgroup_mount import make_handler
 from runtime.process.namespaces import KINDS, Namespaces
 from runtime.state.status import start_time
@@ -40,7 +40,8 @@ class Creation:
     """One `create`: each step records what it made, so rollback() can undo it."""
 
     def __init__(self, ctx, container_id: str, bundle: str, *, pid_file: str = "",
-                 console_socket: str = "", no_pivot: bool = False, preserve_fds: int = 0) -> None:
+                 console_socket: str = "", no_pivot: bool = False, preserve_fds: int = 0,
+                 console_fd: int = -1, pidfd_socket: str = "", chown_stdio: bool = True) -> None:
         self.ctx = ctx
         self.id = container_id
         self.bundle = bundle
@@ -48,6 +49,9 @@ class Creation:
         self.console_socket = console_socket
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
+        self.console_fd = console_fd      # a foreground `run` receives the pty here
+        self.pidfd_socket = pidfd_socket
+        self.chown_stdio = chown_stdio    # False: stdio is a foreground caller's own
         self.dir = ""
         self.cgroup = None
         self.channel = None
@@ -59,14 +63,16 @@ class Creation:
     # -- the steps ---------------------------------------------------------
     def run(self) -> int:
         validate_id(self.id)
+        stdio.ensure_stdio()
         config = load_bundle_config(self.bundle)
         self.config = config
         process = config.get("process")
         if not process or not process.get("args"):
             raise PyruncError("process.args must be set in config.json to create a container")
-        if process.get("terminal") and not self.console_socket:
-            raise PyruncError("cannot allocate tty if runc will detach without setting "
-                              "console socket")
+        if self.console_fd < 0:
+            terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
+        activation = stdio.listen_fds()
+        stdio.check_preserved(3 + activation, self.preserve_fds)
         rootfs = init_plan.rootfs_path(config, self.bundle)
         if not os.path.isdir(rootfs):
             raise PyruncError(f"rootfs ({rootfs}) does not exist")
@@ -88,6 +94,10 @@ class Creation:
         self._save()
         self._create_cgroups(config)
 
+        console = self.console_fd
+        if console < 0 and process.get("terminal"):
+            console = terminal.connect(self.console_socket)
+        pidfd_conn = terminal.connect(self.pidfd_socket) if self.pidfd_socket else -1
         listener = _listen(os.path.join(self.dir, START_SOCKET))
         joined = ns.open_joined()
         from runtime.process.idmap import IdmapTrees
@@ -96,9 +106,12 @@ class Creation:
         try:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
-                no_pivot=self.no_pivot, preserve_fds=self.preserve_fds,
+                no_pivot=self.no_pivot, preserve_fds=activation + self.preserve_fds,
                 has_hooks=hooks.has_any(config, "prestart", "createRuntime", "createContainer"),
-                cgroup_mount=make_handler(self.state["cgroup"]))
+                cgroup_mount=make_handler(self.state["cgroup"]), console_fd=console,
+                console_relayed=self.console_fd >= 0,
+                extra_env=stdio.activation_env(activation),
+                fix_stdio=self.chown_stdio or bool(process.get("terminal")))
             opts.idmap = trees
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf
@@ -109,11 +122,16 @@ class Creation:
 
             self.channel = Channel(plan)
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
+            if pidfd_conn >= 0:
+                terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
         finally:
             trees.close()  # the container process has its own copies
             os.close(listener)
             for _, fd, _ in joined:
                 os.close(fd)
+            for fd in (console if console != self.console_fd else -1, pidfd_conn):
+                if fd >= 0:
+                    os.close(fd)
         self.state["pid"] = self.pid
         self.state["pid_start"] = start_time(self.pid)
         self._save()

@@ -1,5 +1,10 @@
 """run: create + start; in the foreground, forward signals, wait, delete, and exit
-with the container's status (128+N when killed by signal N, as runc)."""
+with the container's status (128+N when killed by signal N, as runc).
+
+With process.terminal and no -d, the pty's master comes back to us over a
+private socket and is relayed to the terminal we run in (raw mode, window
+size kept in step), as runc does.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,53 @@ import signal
 
 from runtime.errors import PyruncError
 
-# Signals a foreground `run` passes on to the container instead of acting on.
+# Signals a foreground `run` or `exec` passes on to the container process instead
+# of acting on; SIGWINCH resizes the pty instead (runc never forwards it).
 FORWARDED = tuple(s for s in range(1, 32)
-                  if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD))
+                  if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGWINCH))
+
+
+class Foreground:
+    """Forward signals to the container process; those that arrive before it
+    exists are kept and sent once it does."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.pending: list[int] = []
+        self.previous: dict = {}
+
+    def __enter__(self) -> Foreground:
+        self.previous = {s: signal.signal(s, self._forward) for s in FORWARDED}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if not self.pid:
+            self.pending.append(signum)
+            return
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def attach(self, pid: int) -> None:
+        self.pid = pid
+        for s in self.pending:
+            self._forward(s, None)
+        self.pending.clear()
+
+
+def wait_status(pid: int) -> int:
+    """Wait for our child; its exit status, 128+N if signal N killed it."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 0  # reaped elsewhere; nothing to report
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 def run_container(ctx, container_id: str, opts: dict) -> int:
@@ -27,41 +76,75 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
             raise
         return 0
 
-    pending: list[int] = []
-    pid = 0
-
-    def forward(signum: int, _frame: object) -> None:
-        if pid:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-        else:
-            pending.append(signum)
-
-    previous = {s: signal.signal(s, forward) for s in FORWARDED}
-    try:
-        pid = create_with_prefix("run", ctx, opts, container_id)
+    wants_tty = _wants_terminal(opts["bundle"])
+    if opts["console_socket"]:
+        raise PyruncError("pyrunc run failed: cannot use console socket if runc will not "
+                          "detach or allocate tty")
+    if wants_tty:
+        return _run_with_terminal(ctx, container_id, opts)
+    with Foreground() as fg:
+        # Our stdio is the caller's own: it is passed, never chowned.
+        pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False)
         try:
             start(ctx, container_id)
         except PyruncError:
             delete(ctx, container_id, force=True)
             raise
-        for s in pending:
-            os.kill(pid, s)
-        status = _wait_child(pid)
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        fg.attach(pid)
+        status = wait_status(pid)
     if not opts.get("keep"):
         delete(ctx, container_id, force=True)
     return status
 
 
-def _wait_child(pid: int) -> int:
+def _run_with_terminal(ctx, container_id: str, opts: dict) -> int:
+    from runtime.cli.create import create_with_prefix
+    from runtime.lifecycle.delete import delete
+    from runtime.lifecycle.start import start
+    from runtime.process import terminal
+
     try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return 0  # reaped elsewhere; nothing to report
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
+        host = terminal.HostConsole()  # before anything exists, as runc
+    except PyruncError as e:
+        raise PyruncError(f"pyrunc run failed: {e}") from None
+    ours, theirs = terminal.socketpair()
+    master = -1
+    try:
+        with Foreground() as fg:
+            try:
+                pid = create_with_prefix("run", ctx, opts, container_id, console_fd=theirs)
+            finally:
+                os.close(theirs)
+            try:
+                master = terminal.receive_master(ours)
+                host.set_raw()
+                start(ctx, container_id)
+            except PyruncError:
+                delete(ctx, container_id, force=True)
+                raise
+            fg.attach(pid)
+            pidfd = os.pidfd_open(pid)
+            try:
+                terminal.relay(master, host, pidfd)
+            finally:
+                os.close(pidfd)
+            status = wait_status(pid)
+    finally:
+        host.restore()
+        os.close(ours)
+        if master >= 0:
+            os.close(master)
+    if not opts.get("keep"):
+        delete(ctx, container_id, force=True)
+    return status
+
+
+def _wants_terminal(bundle: str) -> bool:
+    """process.terminal of the bundle's config (create reports a broken config)."""
+    import json
+
+    try:
+        with open(os.path.join(bundle or ".", "config.json"), "rb") as f:
+            return bool((json.load(f).get("process") or {}).get("terminal"))
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -15,7 +15,7 @@ import os
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import capabilities, devices, lsm, mounts, sched, sysctl, user
+from runtime.process import capabilities, devices, lsm, mounts, sched, sysctl, terminal, user
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -25,7 +25,8 @@ class InitOptions:
     def __init__(self, *, bundle: str, rootfs: str, listener_fd: int, no_pivot: bool = False,
                  preserve_fds: int = 0, has_hooks: bool = False, seccomp: bytes | None = None,
                  seccomp_flags: int = 0, seccomp_notify: bool = False,
-                 cgroup_mount=None) -> None:
+                 cgroup_mount=None, console_fd: int = -1, console_relayed: bool = False,
+                 extra_env: list[str] | None = None, fix_stdio: bool = True) -> None:
         self.bundle = bundle
         self.rootfs = rootfs
         self.listener_fd = listener_fd
@@ -36,6 +37,11 @@ class InitOptions:
         self.seccomp_flags = seccomp_flags
         self.seccomp_notify = seccomp_notify
         self.cgroup_mount = cgroup_mount
+        self.console_fd = console_fd      # console socket: process.terminal's pty goes there
+        self.console_relayed = console_relayed  # ... to pyrunc's own foreground relay
+        self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
+        # False when stdio is the caller's own (foreground, no terminal): never chown it.
+        self.fix_stdio = fix_stdio
         self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
 
 
@@ -49,6 +55,10 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     linux = config.get("linux") or {}
     process = config["process"]
 
+    if joined:
+        # Processes already in the namespaces joined must not reach us through
+        # /proc until execve (runc's nsexec does the same).
+        plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable", n=(0,), pre=True)
     for kind, fd, path in joined:
         plan.add(lib.OP_SETNS, f"join {kind} namespace {path}", fd=fd, flags=KINDS[kind][0],
                  s=(path,), pre=True)
@@ -67,6 +77,9 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         _prepare_rootfs(plan, config, ns, opts)
     elif opts.has_hooks:
         plan.sync("hooks")
+    if opts.console_fd >= 0:
+        terminal.add_console(plan, opts.console_fd, process, mount_console=ns.has("mount"),
+                             relayed=opts.console_relayed)
 
     if ns.has("mount"):
         _finalize_rootfs(plan, config)
@@ -92,7 +105,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if opts.seccomp is not None and not nnp:
         _add_seccomp(plan, opts)
     argv = list(process["args"])
-    env = user.environment(process, opts.rootfs)
+    env = user.environment({**process, "env": [*(process.get("env") or []), *opts.extra_env]},
+                           opts.rootfs)
     _finalize_namespace(plan, process, linux, ns, opts)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
     if opts.seccomp is not None and nnp and opts.seccomp_notify:
@@ -194,7 +208,8 @@ def _finalize_namespace(plan: Plan, process: dict, linux: dict, ns: Namespaces,
     plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
     plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
     uid, gid, groups = user.ids(process)
-    plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
+    if opts.fix_stdio:
+        plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
     if not _setgroups_denied(linux, ns):
         plan.add(lib.OP_SETGROUPS, "setgroups", data=user.gids_bytes(groups), count=len(groups))
     plan.add(lib.OP_SETRESGID, f"setgid {gid}", n=(gid,))

@@ -62,7 +62,8 @@ enum pyrunc_op_kind {
     OP_IOPRIO_SET,        /* n[0]=which n[1]=who n[2]=ioprio */
     OP_SCHED_SETAFFINITY, /* data=cpu mask, len=bytes */
     OP_SET_DUMPABLE,      /* n[0]=0|1 (before joining a container's namespaces: 0) */
-    OP_PTY_OPEN,          /* open /dev/ptmx (in the root if open), unlock, open the slave */
+    OP_PTY_OPEN,          /* open /dev/ptmx (in the root if open), unlock, open the slave;
+                             n[0]=1: clear ONLCR (a foreground relay) */
     OP_PTY_RESIZE,        /* n[0]=rows n[1]=columns */
     OP_PTY_MOUNT_CONSOLE, /* s[0]=path in root (existing) to bind the slave on */
     OP_PTY_SEND,          /* fd=console socket: send the master (SCM_RIGHTS), close both */

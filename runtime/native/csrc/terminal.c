@@ -19,10 +19,10 @@ static const char PTMX_NAME[] = "/dev/ptmx";
 
 /* Open the container's /dev/ptmx (inside the root when one is open, so that a
  * symlink can't lead outside), unlock the slave and open it through the master
- * (TIOCGPTPEER: no path lookup the container could redirect). */
+ * (TIOCGPTPEER: no path lookup the container could redirect).  n[0]=1: clear
+ * ONLCR now, before the process can read its termios (a foreground relay). */
 int op_pty_open(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
-    (void)op;
     int master = ctx->root_fd >= 0 ? resolve_in_root(ctx, PTMX_NAME, O_RDWR | O_NOCTTY)
                                    : open(PTMX_NAME, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0)
@@ -40,6 +40,14 @@ int op_pty_open(struct child_ctx *ctx, const struct pyrunc_op *op)
     ctx->pty_master = master;
     ctx->pty_slave = slave;
     ctx->pty_index = index;
+    if (op->n[0]) {
+        struct termios t;
+        if (tcgetattr(slave, &t) < 0)
+            return op_fail(ctx, "get the pty's termios");
+        t.c_oflag &= ~(tcflag_t)ONLCR;
+        if (tcsetattr(slave, TCSANOW, &t) < 0)
+            return op_fail(ctx, "clear onlcr on the pty");
+    }
     return 0;
 }
 

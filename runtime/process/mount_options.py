@@ -14,6 +14,8 @@ FLAGS = {
     "diratime": (True, lib.MS_NODIRATIME),
     "dirsync": (False, lib.MS_DIRSYNC),
     "exec": (True, lib.MS_NOEXEC),
+    "iversion": (False, lib.MS_I_VERSION),
+    "noiversion": (True, lib.MS_I_VERSION),
     "lazytime": (False, lib.MS_LAZYTIME),
     "nolazytime": (True, lib.MS_LAZYTIME),
     "loud": (True, lib.MS_SILENT),

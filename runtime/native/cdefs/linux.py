@@ -15,6 +15,16 @@ INCLUDES = """
 #define sched_param pyrunc_kernel_sched_param
 #include <linux/sched/types.h>
 #undef sched_param
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/* For `features`: whether the kernel knows these seccomp filter flags.  Without
+ * a program the call fails with EFAULT after the flags passed, EINVAL if not. */
+static int pyrunc_seccomp_flags_known(unsigned int flags)
+{
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, NULL) < 0 && errno == EFAULT;
+}
 """
 
 CDEF = """
@@ -49,6 +59,7 @@ CDEF = """
 #define MS_RELATIME ...
 #define MS_STRICTATIME ...
 #define MS_LAZYTIME ...
+#define MS_I_VERSION ...
 
 #define SECCOMP_FILTER_FLAG_TSYNC ...
 #define SECCOMP_FILTER_FLAG_LOG ...
@@ -178,6 +189,7 @@ static const int MPOL_PREFERRED_MANY;
 #define MPOL_F_RELATIVE_NODES ...
 #define MPOL_F_NUMA_BALANCING ...
 
+int pyrunc_seccomp_flags_known(unsigned int flags);
 int setns(int fd, int nstype);
 int unshare(int flags);
 """

@@ -22,7 +22,7 @@ from tests.e2e.daemons import (
     Dockerd,
     remove_shared_run_dirs,
 )
-from tests.e2e.env import binary, checked, need, remove_tree, run
+from tests.e2e.env import binary, checked, default_root, need, remove_tree, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -107,7 +107,7 @@ PODMAN_FIXED_DIRS = ("/var/lib/containers", "/run/containers")
 def podman(e2e_dir, runtime_binary, cgroup_parent):
     need("podman", "conmon")
     fixed_new = [d for d in PODMAN_FIXED_DIRS if not os.path.exists(d)]
-    runtime_root = f"/run/{os.path.basename(runtime_binary)}"
+    runtime_root = default_root()
     root_new = not os.path.exists(runtime_root)
     client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, f"{cgroup_parent}/podman")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from tests.support.runtime import binary, is_pyrunc
 
 __all__ = ["binary", "is_pyrunc", "run", "need", "wait_for", "cgroup_file", "free_port",
-           "checked", "remove_tree"]
+           "checked", "remove_tree", "default_root"]
 
 
 def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
@@ -68,6 +69,14 @@ def cgroup_file(pid: int | str, controller: str, name: str) -> str:
                 with open(f"/sys/fs/cgroup/{controller}{path}/{name}") as g:
                     return g.read().strip()
     raise AssertionError(f"pid {pid} is in no {controller} cgroup")
+
+
+def default_root() -> str:
+    """The runtime's own default --root, from its --help (runc's is /run/runc,
+    pyrunc's /run/pyrunc); a logging wrapper in front of it gives the same answer."""
+    help_text = run([binary(), "--help"]).stdout
+    m = re.search(r'--root value.*\(default: "?([^")]+)"?\)', help_text)
+    return m.group(1) if m else f"/run/{os.path.basename(binary())}"
 
 
 def free_port() -> int:

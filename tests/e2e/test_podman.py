@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.env import binary, cgroup_file, wait_for
+from tests.e2e.env import cgroup_file, default_root, wait_for
 from tests.e2e.images import BUSYBOX_REF as IMG
 from tests.e2e.tty import run_in_pty
 
@@ -39,11 +39,6 @@ def started(podman):
 
 def wait_log(podman, container: str, text: str, timeout: float = 20) -> None:
     wait_for(lambda: text in podman("logs", container).stdout, timeout, f"{text!r} in logs")
-
-
-def default_root() -> str:
-    """runc's is /run/runc, crun's /run/crun, pyrunc's /run/pyrunc."""
-    return f"/run/{os.path.basename(binary())}"
 
 
 def test_run_output_and_exit_code(podman):

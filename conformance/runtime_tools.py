@@ -7,6 +7,11 @@ RUNTIME=<runtime> and reports the TAP totals of each. Without such a directory i
 
     python -m conformance.runtime_tools --runtime /usr/sbin/runc --tests-dir DIR
     RUNTIME_TOOLS_DIR=DIR python -m conformance.runtime_tools --runtime /usr/sbin/runc
+
+The suite's containers get cgroups at the root of each hierarchy (no cgroupsPath, or its fixed
+"/cgrouptest"). On a shared host, --cgroup-parent PARENT puts a shim in front of the runtime
+that moves every container's cgroupsPath below PARENT, and removes PARENT afterwards; the
+linux_cgroups_* tests read the fixed paths and cannot pass under it.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from conformance import cgroupfs
+from conformance.sabotage import Config, Sabotage, run_sabotaged
 
 _GOARCH = {
     "x86_64": "amd64",
@@ -173,7 +182,44 @@ def render(results: list[TapResult], runtime: str) -> str:
     return "\n".join(lines)
 
 
+def under_parent(parent: str):  # type: ignore[no-untyped-def]
+    """A config mutation moving linux.cgroupsPath below ``parent`` (set when absent)."""
+
+    def mutate(config: Config, bundle: Path) -> None:
+        linux = config.setdefault("linux", {})
+        path = str(linux.get("cgroupsPath") or bundle.name).lstrip("/")
+        linux["cgroupsPath"] = f"{parent.rstrip('/')}/{path}"
+
+    return mutate
+
+
+def write_shim(directory: Path, runtime: str, parent: str) -> Path:
+    repo = Path(__file__).resolve().parents[1]
+    shim = directory / "runtime-shim"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="{repo}" exec "{sys.executable}" -m conformance.runtime_tools shim '
+        f'--cgroup-parent "{parent}" --runtime "{runtime}" -- "$@"\n'
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+def shim_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.runtime_tools shim")
+    parser.add_argument("--cgroup-parent", required=True)
+    parser.add_argument("--runtime", required=True)
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
+    shim = Sabotage("cgroups below a parent of our own", config=under_parent(ns.cgroup_parent))
+    return run_sabotaged(shim, ns.runtime, args)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["shim"]:
+        return shim_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m conformance.runtime_tools",
         description="Run a built opencontainers/runtime-tools validation suite against a runtime.",
@@ -185,8 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         help="directory of the built suite (default: $RUNTIME_TOOLS_DIR)",
     )
     parser.add_argument("--filter", action="append", help="only tests whose name contains this")
+    parser.add_argument("--exclude", action="append", help="skip tests whose name contains this")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per test binary")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--cgroup-parent",
+        metavar="PARENT",
+        help="keep the suite's cgroups below PARENT (e.g. /pyrunc-runtime-tools) via a shim",
+    )
     args = parser.parse_args(argv)
 
     if not args.tests_dir:
@@ -211,7 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     tests = suite.tests
     if args.filter:
         tests = [t for t in tests if any(f in t.name for f in args.filter)]
-    results = [run_test(suite, t, os.path.abspath(args.runtime), args.timeout) for t in tests]
+    if args.exclude:
+        tests = [t for t in tests if not any(f in t.name for f in args.exclude)]
+    runtime = os.path.abspath(args.runtime)
+    with tempfile.TemporaryDirectory(prefix="runtime-tools-shim-") as tmp:
+        if args.cgroup_parent:
+            runtime = str(write_shim(Path(tmp), runtime, args.cgroup_parent))
+        results = [run_test(suite, t, runtime, args.timeout) for t in tests]
+    if args.cgroup_parent:
+        left = cgroupfs.remove_tree(args.cgroup_parent)
+        if left:
+            print(f"conformance.runtime_tools: cgroups left behind: {left}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps([dict(asdict(r), ok=r.ok) for r in results], indent=2))
     else:

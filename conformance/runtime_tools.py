@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from conformance import cgroupfs
+from conformance.context import unmount_below
 from conformance.sabotage import Config, Sabotage, run_sabotaged
 
 _GOARCH = {
@@ -127,9 +129,13 @@ def find_suite(directory: Path) -> Suite:
     return Suite(directory, tests)
 
 
-def run_test(suite: Suite, test: Path, runtime: str, timeout: float) -> TapResult:
+def run_test(
+    suite: Suite, test: Path, runtime: str, timeout: float, tmpdir: Path | None = None
+) -> TapResult:
     name = str(test.relative_to(suite.directory / "validation")).removesuffix(".t")
     env = dict(os.environ, RUNTIME=runtime)
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)  # where the tests unpack their bundles
     begin = time.monotonic()
     try:
         proc = subprocess.run(
@@ -266,10 +272,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.exclude:
         tests = [t for t in tests if not any(f in t.name for f in args.exclude)]
     runtime = os.path.abspath(args.runtime)
-    with tempfile.TemporaryDirectory(prefix="runtime-tools-shim-") as tmp:
+    work = Path(tempfile.mkdtemp(prefix="runtime-tools-"))
+    bundles = work / "bundles"
+    bundles.mkdir()
+    try:
         if args.cgroup_parent:
-            runtime = str(write_shim(Path(tmp), runtime, args.cgroup_parent))
-        results = [run_test(suite, t, runtime, args.timeout) for t in tests]
+            runtime = str(write_shim(work, runtime, args.cgroup_parent))
+        results = [run_test(suite, t, runtime, args.timeout, bundles) for t in tests]
+    finally:
+        # Tests that share the host's mount namespace leave their bundle mounts behind.
+        left_mounts = unmount_below(work)
+        if left_mounts:
+            print(f"conformance.runtime_tools: could not unmount {left_mounts}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     if args.cgroup_parent:
         left = cgroupfs.remove_tree(args.cgroup_parent)
         if left:

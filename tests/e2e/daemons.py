@@ -196,8 +196,11 @@ class Dockerd(Daemon):
         def up() -> bool:
             if not self.alive():
                 raise AssertionError(f"dockerd exited:\n{self.log_tail()}")
-            return run(["/usr/bin/docker", "version"], env=self.client_env,
-                       timeout=10).returncode == 0
+            try:  # the API may hang while the daemon restores its containers
+                return run(["/usr/bin/docker", "version"], env=self.client_env,
+                           timeout=10).returncode == 0
+            except subprocess.TimeoutExpired:
+                return False
         wait_for(up, 60, "dockerd to answer", step=0.3)
 
     def stop(self) -> None:

@@ -85,9 +85,13 @@ def test_exec_stdin_piped(docker, started):
 
 
 def test_run_tty(docker):
-    r = run_in_pty(docker.argv(*docker.run_argv("--rm", "-it", IMG, "sh", "-c",
-                                                 "tty; echo cols=$(stty size); exit 3")),
-                   env=docker.env)
+    n = name()
+    try:
+        r = run_in_pty(docker.argv(*docker.run_argv("--rm", "-it", "--name", n, IMG, "sh", "-c",
+                                                     "tty; echo cols=$(stty size); exit 3")),
+                       env=docker.env)
+    finally:
+        docker("rm", "-f", n)  # left behind if the client had to be killed
     assert r.returncode == 3, r
     assert "/dev/pts/0" in r.output
     assert "cols=" in r.output

@@ -67,8 +67,13 @@ def test_exec_tty(podman, started):
 
 
 def test_run_tty(podman):
-    r = run_in_pty(podman.argv(*podman.run_argv("--rm", "-it", IMG, "sh", "-c", "tty; exit 4")),
-                   env=podman.env)
+    n = name()
+    try:
+        r = run_in_pty(podman.argv(*podman.run_argv("--rm", "-it", "--name", n, IMG, "sh", "-c",
+                                                     "tty; exit 4")),
+                       env=podman.env)
+    finally:
+        podman("rm", "-f", "-t", "0", n)  # left behind if the client had to be killed
     assert r.returncode == 4, r
     assert "/dev/pts/0" in r.output
 

@@ -8,8 +8,9 @@ leaves a child holding its output open, can neither block nor SIGPIPE us.
 
 Runtime-namespace hooks (prestart, createRuntime, poststart, poststop) run in
 the bundle directory.  Container-namespace hooks (createContainer,
-startContainer) join the init's namespaces first (csrc/hook_spawn.c) and see
-the pid as the container sees it, as runtime.md's State section asks.
+startContainer) join the init's cgroups and namespaces first (csrc/hook_spawn.c),
+as runc's do, being the init's children there, and see the pid as the container
+sees it, as runtime.md's State section asks.
 """
 
 from __future__ import annotations
@@ -76,12 +77,15 @@ def run(kind: str, config: dict, doc: dict, *, ns_pid: int = 0, nstypes: int = 0
     entries = (config.get("hooks") or {}).get(kind) or []
     if not entries:
         return
-    if ns_pid and "pid" in doc:
-        doc = dict(doc, pid=pid_in_container(ns_pid))
+    cgroups: list[str] = []
+    if ns_pid:
+        cgroups = cgroup_procs_files(ns_pid)
+        if "pid" in doc:
+            doc = dict(doc, pid=pid_in_container(ns_pid))
     stdin = json.dumps(doc, separators=(",", ":")).encode()
     for index, hook in enumerate(entries):
         try:
-            _run_one(hook, stdin, ns_pid, nstypes, cwd, env)
+            _run_one(hook, stdin, ns_pid, nstypes, cwd, env, cgroups)
         except HookError as e:
             msg = f"error running {kind} hook #{index}: {e}"
             if not warn_only:
@@ -114,12 +118,43 @@ def _step_names() -> dict[int, str]:
                        lib.PYRUNC_HOOK_STEP_FORK: "fork in the container's pid namespace",
                        lib.PYRUNC_HOOK_STEP_CHDIR: "chdir",
                        lib.PYRUNC_HOOK_STEP_STDIO: "set up stdio",
-                       lib.PYRUNC_HOOK_STEP_EXEC: "exec"})
+                       lib.PYRUNC_HOOK_STEP_EXEC: "exec",
+                       lib.PYRUNC_HOOK_STEP_CGROUP: "join the container's cgroups"})
     return _STEPS
 
 
+def cgroup_procs_files(pid: int) -> list[str]:
+    """The cgroup.procs file of each cgroup pid is in (v1 hierarchies and v2), found
+    through /proc/<pid>/cgroup and the host's cgroup mounts."""
+    mounts: list[tuple[str, set[str], str, str]] = []  # (fstype, options, root, mountpoint)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            head, _, tail = line.partition(" - ")
+            fields, rest = head.split(), tail.split()
+            if len(rest) >= 3 and rest[0] in ("cgroup", "cgroup2"):
+                mounts.append((rest[0], set(rest[2].split(",")), fields[3], fields[4]))
+    out = []
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        want = set(controllers.split(",")) if controllers else set()
+        for fstype, options, root, mountpoint in mounts:
+            if (fstype == "cgroup2") != (not want) or not want <= options:
+                continue
+            if root != "/" and not (path == root or path.startswith(root + "/")):
+                continue
+            rel = path[len(root):] if root != "/" else path
+            out.append(os.path.join(mountpoint, rel.lstrip("/"), "cgroup.procs"))
+            break
+    return [p for p in out if os.path.exists(p)]
+
+
 def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | None,
-             default_env: list[str] | None) -> None:
+             default_env: list[str] | None, cgroups: list[str]) -> None:
     from runtime.native import ffi, lib
 
     path = hook.get("path") or ""
@@ -148,6 +183,7 @@ def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | Non
         spec.envp = cvec(env) if env is not None else ffi.NULL
         c_cwd = ffi.new("char[]", cwd.encode()) if cwd else ffi.NULL
         spec.cwd = c_cwd
+        spec.cgroup_procs = cvec(cgroups) if cgroups else ffi.NULL
         for i, fd in enumerate(fds):
             spec.stdio[i] = fd
         spec.err_fd = err_w

@@ -23,6 +23,8 @@ $B cat > "$d/$l.state"
 for n in mnt pid net uts ipc; do echo "$n $($B readlink /proc/self/ns/$n)"; done > "$d/$l.ns"
 $B pwd > "$d/$l.cwd"
 $B env > "$d/$l.env"
+$B cat /proc/self/cgroup > "$d/$l.cgroup"
+$B cat /proc/1/cgroup > "$d/$l.cgroup-of-1"
 pid=$($B sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p' "$d/$l.state")
 if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; then
     $B tr '\0' ' ' < "/proc/$pid/cmdline" > "$d/$l.cmdline"

@@ -68,6 +68,24 @@ def test_each_kind_runs_in_the_namespaces_runtime_md_names(rt, bundle):
         assert rec.ns(kind) == container_ns, kind
 
 
+def test_container_namespace_hooks_are_in_the_containers_cgroups(rt, bundle):
+    rec = Recorder(bundle)
+    rec.add("createRuntime")
+    rec.add("createContainer")
+    rec.add("startContainer")
+    bundle.args("/bin/sleep", "100")
+    rt("create", "-b", bundle.path, bundle.id, check=True)
+    pid = rt.state(bundle.id)["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        init_cgroups = f.read()
+    assert bundle.linux["cgroupsPath"] in init_cgroups
+    assert rec.text("createContainer", "cgroup") == init_cgroups
+    assert rec.text("createRuntime", "cgroup") != init_cgroups  # the runtime's own
+    rt("start", bundle.id, check=True)
+    # startContainer, seen from inside: the same cgroups as the container's pid 1.
+    assert rec.text("startContainer", "cgroup") == rec.text("startContainer", "cgroup-of-1")
+
+
 def test_create_hooks_run_after_the_mounts_and_before_pivot_root(rt, bundle):
     rec, _, _ = _full_lifecycle(rt, bundle)
     rootfs = os.path.realpath(bundle.config["root"]["path"])

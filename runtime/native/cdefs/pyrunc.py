@@ -64,12 +64,13 @@ struct pyrunc_hook {
     char *const *argv;
     char *const *envp;
     const char *cwd;
+    const char *const *cgroup_procs;
     int stdio[3];
     int err_fd;
 };
 enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_SETNS, PYRUNC_HOOK_STEP_FORK, PYRUNC_HOOK_STEP_CHDIR,
-    PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, ...
+    PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, PYRUNC_HOOK_STEP_CGROUP, ...
 };
 pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 

@@ -35,6 +35,17 @@ static void hook_die(const struct pyrunc_hook *h, int step)
     _exit(127);
 }
 
+/* Move ourselves into each cgroup whose cgroup.procs file is listed. */
+static void join_cgroups(const struct pyrunc_hook *h)
+{
+    for (const char *const *p = h->cgroup_procs; p && *p; p++) {
+        int fd = open(*p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+            hook_die(h, PYRUNC_HOOK_STEP_CGROUP);
+        close(fd);
+    }
+}
+
 /* Open target's namespace `name` unless it is the one we are in already. */
 static int open_ns(pid_t target, const char *name)
 {
@@ -111,6 +122,7 @@ pid_t pyrunc_spawn_hook(const struct pyrunc_hook *h)
         return pid < 0 ? -e : pid;
     }
     reset_signals();
+    join_cgroups(h); /* before setns: the paths are the host's */
     for (size_t i = 0; i < N_NS; i++)
         if (fds[i] >= 0 && setns(fds[i], ns_order[i].type) < 0)
             hook_die(h, PYRUNC_HOOK_STEP_SETNS);

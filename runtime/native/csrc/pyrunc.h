@@ -134,6 +134,7 @@ struct pyrunc_hook {
     char *const *argv;
     char *const *envp;      /* NULL: the runtime's environment */
     const char *cwd;        /* NULL: unchanged (after setns: the namespace's root) */
+    const char *const *cgroup_procs; /* NULL-terminated cgroup.procs files to join, or NULL */
     int stdio[3];
     int err_fd;
 };
@@ -143,6 +144,7 @@ enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_CHDIR,
     PYRUNC_HOOK_STEP_STDIO,
     PYRUNC_HOOK_STEP_EXEC,
+    PYRUNC_HOOK_STEP_CGROUP,
 };
 pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 

@@ -175,17 +175,28 @@ class Container:
     def runtime(self) -> Runtime:
         return self.ctx.runtime
 
-    def create(self, expect_ok: bool = True, **kwargs: object) -> Result:
-        terminal = bool(self.bundle.config.get("process", {}).get("terminal"))
-        if terminal and "console_socket" not in kwargs:
+    def create(
+        self,
+        expect_ok: bool = True,
+        bundle: Path | str | None = None,
+        cwd: Path | None = None,
+        prefix: Sequence[str] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> Result:
+        """Create the container; ``bundle``/``cwd`` pass the bundle path as a caller would."""
+        console_socket = None
+        if self.bundle.config.get("process", {}).get("terminal"):
             self.console = ConsoleSocket(self.bundle.path.parent / f"{self.id}.console")
-            kwargs["console_socket"] = self.console.path
+            console_socket = self.console.path
         result = self.runtime.create(
             self.id,
-            kwargs.pop("bundle", self.bundle.path),  # type: ignore[arg-type]
+            bundle if bundle is not None else self.bundle.path,
             stdout=self.stdout_path,
             stderr=self.stderr_path,
-            **kwargs,  # type: ignore[arg-type]
+            console_socket=console_socket,
+            cwd=cwd,
+            prefix=prefix,
+            extra_env=extra_env,
         )
         if expect_ok and not result.ok:
             fail(result.summary())

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from conformance import cgroupfs
 from conformance.context import unmount_below
-from conformance.sabotage import Config, Sabotage, run_sabotaged
+from conformance.sabotage import Config, ConfigMutation, Sabotage, run_sabotaged
 
 _GOARCH = {
     "x86_64": "amd64",
@@ -188,7 +188,7 @@ def render(results: list[TapResult], runtime: str) -> str:
     return "\n".join(lines)
 
 
-def under_parent(parent: str):  # type: ignore[no-untyped-def]
+def under_parent(parent: str) -> ConfigMutation:
     """A config mutation moving linux.cgroupsPath below ``parent`` (set when absent)."""
 
     def mutate(config: Config, bundle: Path) -> None:
@@ -273,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         tests = [t for t in tests if not any(f in t.name for f in args.exclude)]
     runtime = os.path.abspath(args.runtime)
     work = Path(tempfile.mkdtemp(prefix="runtime-tools-"))
+    os.chmod(work, 0o755)  # containers in user namespaces must reach their bundles
     bundles = work / "bundles"
-    bundles.mkdir()
+    bundles.mkdir(mode=0o755)
     try:
         if args.cgroup_parent:
             runtime = str(write_shim(work, runtime, args.cgroup_parent))

@@ -12,6 +12,9 @@ from conformance.sabotage import Sabotage, breaks_config
 
 MUST_NOT_EXIST = "/nonexistent-conformance-rootfs"
 
+# A change to a config (what checks use to configure a container, and sabotages to break one).
+Mutation = Callable[[Config], None]
+
 
 def breaks_create(description: str) -> Sabotage:
     """A runtime that refuses the config: its create fails (we point root.path nowhere)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import breaks_create, process
+from conformance.checks._common import Mutation, breaks_create, process
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import breaks_config
@@ -35,7 +35,7 @@ def _non_root(config: Config) -> None:
     }
 
 
-def _drop(set_name: str, cap: str):  # type: ignore[no-untyped-def]
+def _drop(set_name: str, cap: str) -> Mutation:
     def mutate(config: Config) -> None:
         caps = process(config).get("capabilities", {})
         caps[set_name] = [c for c in caps.get(set_name, []) if c != cap]
@@ -43,7 +43,7 @@ def _drop(set_name: str, cap: str):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _add(set_name: str, cap: str):  # type: ignore[no-untyped-def]
+def _add(set_name: str, cap: str) -> Mutation:
     def mutate(config: Config) -> None:
         caps = process(config).setdefault("capabilities", {})
         caps.setdefault(set_name, []).append(cap)
@@ -51,7 +51,7 @@ def _add(set_name: str, cap: str):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _sets(ctx: Context, configure) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+def _sets(ctx: Context, configure: Mutation) -> dict[str, set[str]]:
     return procfs.capabilities(ctx.running(configure).pid)
 
 

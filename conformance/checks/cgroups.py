@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conformance import cgroupfs
 from conformance.bundle import Config
-from conformance.checks._common import linux, resources
+from conformance.checks._common import Mutation, linux, resources
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal, skip
 from conformance.sabotage import breaks_config
@@ -27,7 +27,7 @@ UNIFIED = "config-linux.md#configLinuxUnified"
 MIB = 1024 * 1024
 
 
-def _resource(section: str, **values: object):  # type: ignore[no-untyped-def]
+def _resource(section: str, **values: object) -> Mutation:
     def mutate(config: Config) -> None:
         resources(config).setdefault(section, {}).update(values)
 
@@ -53,7 +53,7 @@ def _value_check(
     check_id: str,
     section: str,
     description: str,
-    configure,  # type: ignore[no-untyped-def]
+    configure: Mutation,
     sabotage_values: dict,
     resource_section: str,
     controller: str,

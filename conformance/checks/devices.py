@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from conformance.bundle import Config
-from conformance.checks._common import linux, resources
+from conformance.checks._common import Mutation, linux, resources
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
-from conformance.sabotage import breaks_config
+from conformance.sabotage import Sabotage, breaks_config
 
 MUST = Level.MUST
 MAY = Level.MAY
@@ -17,7 +17,7 @@ ALLOWED = "config-linux.md#configLinuxDeviceAllowedlist"
 STAT = "stat -c '%F %t %T'"  # file type, major and minor in hex
 
 
-def _remove_in_container(*paths: str):  # type: ignore[no-untyped-def]
+def _remove_in_container(*paths: str) -> Mutation:
     """A sabotage: a startContainer hook deletes ``paths`` before the user program runs."""
 
     def mutate(config: Config) -> None:
@@ -92,14 +92,14 @@ def defaults_usable(ctx: Context) -> None:
     expect_equal(run.stdout.split(), ["4", "4"], "bytes read from /dev/zero and /dev/urandom")
 
 
-def _devices(*entries: dict):  # type: ignore[no-untyped-def]
+def _devices(*entries: dict) -> Mutation:
     def mutate(config: Config) -> None:
         linux(config)["devices"] = [dict(e) for e in entries]
 
     return mutate
 
 
-def _edit_device(**fields: object):  # type: ignore[no-untyped-def]
+def _edit_device(**fields: object) -> Mutation:
     def mutate(config: Config) -> None:
         for entry in linux(config).get("devices", []):
             entry.update(fields)
@@ -111,7 +111,9 @@ def _no_devices(config: Config) -> None:
     linux(config)["devices"] = []
 
 
-def _device_node(name: str, entry: dict, command: str, want: str, what: str, sabotage) -> None:  # type: ignore[no-untyped-def]
+def _device_node(
+    name: str, entry: dict, command: str, want: str, what: str, sabotage: Sabotage
+) -> None:
     def run(ctx: Context) -> None:
         result = ctx.run(command, _devices(entry))
         expect_equal(result.stdout.strip(), want, what)
@@ -229,7 +231,7 @@ def existing_mismatch(ctx: Context) -> None:
 OPEN_LOOP = "mknod /tmp/cf-loop b 7 0 && head -c1 /tmp/cf-loop 2>&1 >/dev/null; echo rc=$?"
 
 
-def _rules(*rules: dict):  # type: ignore[no-untyped-def]
+def _rules(*rules: dict) -> Mutation:
     def mutate(config: Config) -> None:
         resources(config)["devices"] = [{"allow": False, "access": "rwm"}, *rules]
 

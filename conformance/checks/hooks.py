@@ -20,7 +20,7 @@ from typing import Any
 
 from conformance import procfs
 from conformance.bundle import OUT_DIR, Config
-from conformance.checks._common import drop_namespace, out_source, wait_for
+from conformance.checks._common import Mutation, drop_namespace, out_source, wait_for
 from conformance.context import Container, Context
 from conformance.registry import Level, check, expect, expect_equal, fail
 from conformance.sabotage import breaks_config
@@ -53,6 +53,9 @@ fi
 echo "$l" >> "$d/order"
 exit "${3:-0}"
 """
+
+# Rewrites a hook's args (for sabotages).
+ArgsEdit = Callable[[list[str]], list[str]]
 
 USER_PROGRAM = ["sh", "-c", "[ -e /out/startContainer.state ] && echo seen > /out/seen; sleep 3600"]
 
@@ -132,11 +135,11 @@ def _through_delete(
 # -- sabotages -------------------------------------------------------------------------------
 
 
-def _drop(kind: str):  # type: ignore[no-untyped-def]
+def _drop(kind: str) -> Mutation:
     return lambda config: config.get("hooks", {}).pop(kind, None)
 
 
-def _edit_args(kind: str | None, edit):  # type: ignore[no-untyped-def]
+def _edit_args(kind: str | None, edit: ArgsEdit) -> Mutation:
     """Rewrite the args of every hook (of ``kind``)."""
 
     def mutate(config: Config) -> None:
@@ -148,7 +151,7 @@ def _edit_args(kind: str | None, edit):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _prefix_script(prefix: str):  # type: ignore[no-untyped-def]
+def _prefix_script(prefix: str) -> ArgsEdit:
     def edit(args: list[str]) -> list[str]:
         if len(args) > 2:
             args[2] = prefix + args[2]
@@ -177,7 +180,7 @@ _PID_ONE = (
 )
 
 
-def _wrapped(wrapper: str):  # type: ignore[no-untyped-def]
+def _wrapped(wrapper: str) -> ArgsEdit:
     """Replace ``sh -c SCRIPT cf-hook ARGS`` by ``sh -c WRAPPER SCRIPT ARGS``."""
 
     def edit(args: list[str]) -> list[str]:
@@ -188,7 +191,7 @@ def _wrapped(wrapper: str):  # type: ignore[no-untyped-def]
     return edit
 
 
-def _swap(a: str, b: str):  # type: ignore[no-untyped-def]
+def _swap(a: str, b: str) -> Mutation:
     def mutate(config: Config) -> None:
         hooks = config.get("hooks", {})
         hooks[a], hooks[b] = hooks.get(b, []), hooks.get(a, [])
@@ -446,7 +449,7 @@ for _kind in KINDS:
 # -- args and env ----------------------------------------------------------------------------
 
 
-def _set_hook_env(env: list[str]):  # type: ignore[no-untyped-def]
+def _set_hook_env(env: list[str]) -> Mutation:
     def mutate(config: Config) -> None:
         for entry in config.get("hooks", {}).get("createRuntime", []):
             entry["env"] = list(env)

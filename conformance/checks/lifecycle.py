@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from conformance import cgroupfs
 from conformance.bundle import Config
 from conformance.checks._common import breaks_create, linux, out_source, wait_for
-from conformance.context import Context
+from conformance.context import Container, Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import (
     breaks_bundle,
@@ -35,14 +36,14 @@ MARK_AND_WAIT = ["sh", "-c", "echo ran >> /out/ran; sleep 3600"]
 TRAP_TERM = ["sh", "-c", "trap 'echo TERM > /out/signal; exit 0' TERM; while :; do sleep 0.1; done"]
 
 
-def _ran(container_out: object) -> str:
+def _ran(out: Path) -> str:
     try:
-        return (container_out / "ran").read_text()  # type: ignore[operator]
+        return (out / "ran").read_text()
     except FileNotFoundError:
         return ""
 
 
-def _stopped(ctx: Context, args: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _stopped(ctx: Context, args: list[str] | None = None) -> Container:
     """A container whose process already exited."""
     container = ctx.created(args=args or ["true"])
     container.start()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import add_mount, drop_mount, mount_entry
+from conformance.checks._common import Mutation, add_mount, drop_mount, mount_entry
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal, fail
 from conformance.sabotage import breaks_config
@@ -41,7 +41,7 @@ def bind(destination: str, source: str, *options: str) -> dict:
     return {"destination": destination, "type": "none", "source": source, "options": list(options)}
 
 
-def _with(*mounts: dict):  # type: ignore[no-untyped-def]
+def _with(*mounts: dict) -> Mutation:
     def mutate(config: Config) -> None:
         for mount in mounts:
             add_mount(config, dict(mount))
@@ -49,11 +49,11 @@ def _with(*mounts: dict):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _without(destination: str):  # type: ignore[no-untyped-def]
+def _without(destination: str) -> Mutation:
     return lambda config: drop_mount(config, destination)
 
 
-def _set_option(destination: str, old: str, new: str | None):  # type: ignore[no-untyped-def]
+def _set_option(destination: str, old: str, new: str | None) -> Mutation:
     """A sabotage: replace (or with None remove) one option of one mount."""
 
     def mutate(config: Config) -> None:
@@ -83,7 +83,7 @@ def host_tree(ctx: Context) -> Path:
     return top
 
 
-def container_mounts(ctx: Context, configure) -> list[procfs.Mount]:  # type: ignore[no-untyped-def]
+def container_mounts(ctx: Context, configure: Mutation | None) -> list[procfs.Mount]:
     return procfs.mountinfo(ctx.running(configure).pid)
 
 
@@ -287,7 +287,7 @@ def mqueue(ctx: Context) -> None:
     expect_equal(_mount(mounts, "/dev/mqueue").fstype, "mqueue", "type at /dev/mqueue")
 
 
-def _remove_in_container(path: str):  # type: ignore[no-untyped-def]
+def _remove_in_container(path: str) -> Mutation:
     """A sabotage: a startContainer hook deletes ``path`` before the user program runs."""
 
     def mutate(config: Config) -> None:

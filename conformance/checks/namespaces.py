@@ -9,7 +9,14 @@ import subprocess
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import add_mount, add_namespace, drop_namespace, linux, namespaces
+from conformance.checks._common import (
+    Mutation,
+    add_mount,
+    add_namespace,
+    drop_namespace,
+    linux,
+    namespaces,
+)
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal, fail
 from conformance.sabotage import breaks_bundle, breaks_config
@@ -52,7 +59,7 @@ def _timens(config: Config) -> None:
     add_namespace(config, "time")
 
 
-def _new(ns_type: str):  # type: ignore[no-untyped-def]
+def _new(ns_type: str) -> Mutation:
     if ns_type == "user":
         return userns
     return lambda config: add_namespace(config, ns_type)
@@ -279,9 +286,9 @@ def _remap(config: Config) -> None:
             entry["hostID"] = entry["hostID"] + MAP_SIZE
 
 
-def _map(pid: int, name: str) -> list[tuple[int, int, int]]:
+def _map(pid: int, name: str) -> list[tuple[int, ...]]:
     rows = (procfs.proc(pid) / name).read_text().split("\n")
-    return [tuple(int(x) for x in row.split()) for row in rows if row.strip()]  # type: ignore[misc]
+    return [tuple(int(x) for x in row.split()) for row in rows if row.strip()]
 
 
 @check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.bundle import Config
-from conformance.checks._common import linux
+from conformance.checks._common import Mutation, linux
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import breaks_config
@@ -13,18 +13,18 @@ MASKED = "config-linux.md#configLinuxMaskedPaths"
 READONLY = "config-linux.md#configLinuxReadonlyPaths"
 
 
-def _paths(key: str, *paths: str):  # type: ignore[no-untyped-def]
+def _paths(key: str, *paths: str) -> Mutation:
     def mutate(config: Config) -> None:
         linux(config)[key] = list(paths)
 
     return mutate
 
 
-def _clear(key: str):  # type: ignore[no-untyped-def]
+def _clear(key: str) -> Mutation:
     return lambda config: linux(config).__setitem__(key, [])
 
 
-def _secret_container(ctx: Context, configure, script: str):  # type: ignore[no-untyped-def]
+def _secret_container(ctx: Context, configure: Mutation, script: str) -> str:
     """Run ``script`` in a rootfs holding /cf-secret-file and /cf-secret-dir/file."""
     container = ctx.container(configure, ["sh", "-c", script])
     rootfs = container.bundle.rootfs

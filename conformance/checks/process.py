@@ -6,7 +6,7 @@ import os
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import process, write_script
+from conformance.checks._common import Mutation, process, write_script
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import breaks_config, leaks_fds
@@ -19,7 +19,7 @@ LINUX_PROCESS = "config.md#configLinuxProcess"
 LEAK_VAR = "CONFORMANCE_RUNTIME_ENV_LEAK"
 
 
-def _set(path: str, value: object):  # type: ignore[no-untyped-def]
+def _set(path: str, value: object) -> Mutation:
     """A config mutation setting a dotted path (e.g. 'process.cwd') to ``value``."""
 
     def mutate(config: Config) -> None:
@@ -32,7 +32,7 @@ def _set(path: str, value: object):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _replace_env(name: str, value: str):  # type: ignore[no-untyped-def]
+def _replace_env(name: str, value: str) -> Mutation:
     def mutate(config: Config) -> None:
         env = [e for e in process(config).get("env", []) if not e.startswith(f"{name}=")]
         process(config)["env"] = [*env, f"{name}={value}"]

@@ -6,7 +6,7 @@ import resource
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import process
+from conformance.checks._common import Mutation, process
 from conformance.context import Context
 from conformance.registry import Level, check, expect_equal, skip
 from conformance.sabotage import breaks_config
@@ -29,7 +29,7 @@ def _pick(name: str, soft: int, hard: int) -> tuple[int, int]:
     return min(soft, hard), hard
 
 
-def _rlimits(*entries: tuple[str, int, int]):  # type: ignore[no-untyped-def]
+def _rlimits(*entries: tuple[str, int, int]) -> Mutation:
     def mutate(config: Config) -> None:
         process(config)["rlimits"] = [
             {"type": name, "soft": soft, "hard": hard} for name, soft, hard in entries
@@ -38,7 +38,7 @@ def _rlimits(*entries: tuple[str, int, int]):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _shift(name: str, field: str):  # type: ignore[no-untyped-def]
+def _shift(name: str, field: str) -> Mutation:
     """A sabotage: lower one value of one rlimit so the configured one is not what applies."""
 
     def mutate(config: Config) -> None:

@@ -6,7 +6,7 @@ import secrets
 import shutil
 
 from conformance.bundle import Config
-from conformance.checks._common import MUST_NOT_EXIST
+from conformance.checks._common import MUST_NOT_EXIST, Mutation
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import breaks_config
@@ -15,7 +15,7 @@ MUST = Level.MUST
 ROOT = "config.md#configRoot"
 
 
-def _root(**fields: object):  # type: ignore[no-untyped-def]
+def _root(**fields: object) -> Mutation:
     def mutate(config: Config) -> None:
         config["root"].update(fields)
 

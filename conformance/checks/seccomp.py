@@ -12,7 +12,7 @@ from typing import Any
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import linux
+from conformance.checks._common import Mutation, linux
 from conformance.checks._syscalls import X86_64_SYSCALLS
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal, skip
@@ -37,7 +37,7 @@ def _seccomp(action: str = "SCMP_ACT_ERRNO", default: str = "SCMP_ACT_ALLOW", **
     return mutate
 
 
-def _allow_list(default: str = "SCMP_ACT_ERRNO", **extra: Any):  # type: ignore[no-untyped-def]
+def _allow_list(default: str = "SCMP_ACT_ERRNO", **extra: Any) -> Mutation:
     """Everything but mkdir is allowed explicitly; mkdir meets the default action."""
 
     def mutate(config: Config) -> None:
@@ -57,7 +57,7 @@ def _no_seccomp(config: Config) -> None:
     linux(config).pop("seccomp", None)
 
 
-def _edit_rules(**fields: Any):  # type: ignore[no-untyped-def]
+def _edit_rules(**fields: Any) -> Mutation:
     def mutate(config: Config) -> None:
         for rule in linux(config).get("seccomp", {}).get("syscalls", []):
             for key, value in fields.items():
@@ -69,7 +69,7 @@ def _edit_rules(**fields: Any):  # type: ignore[no-untyped-def]
     return mutate
 
 
-def _edit_filter(**fields: Any):  # type: ignore[no-untyped-def]
+def _edit_filter(**fields: Any) -> Mutation:
     def mutate(config: Config) -> None:
         seccomp = linux(config).get("seccomp")
         if seccomp is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 
 from conformance import procfs
 from conformance.context import Context
@@ -20,7 +21,7 @@ SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 ANNOTATIONS = {"org.example.conformance/key": "value", "com.example.empty": ""}
 
 
-def _when(status: str, key: str, value: object):  # type: ignore[no-untyped-def]
+def _when(status: str, key: str, value: object) -> Callable[[dict], None]:
     """A state mutation that sets ``key`` only while the container has ``status``."""
 
     def mutate(state: dict) -> None:
@@ -120,7 +121,7 @@ def pid_created(ctx: Context) -> None:
     container = ctx.created()
     pid = container.state().get("pid")
     expect(isinstance(pid, int) and pid > 0, f"pid while created: {pid!r}")
-    expect(procfs.alive(int(pid)), f"pid {pid} is not a live process")  # type: ignore[arg-type]
+    expect(procfs.alive(int(str(pid))), f"pid {pid} is not a live process")
 
 
 @check(
@@ -149,7 +150,7 @@ def pid_in_container(ctx: Context) -> None:
     expect(isinstance(pid, int) and pid > 0, f"pid while created: {pid!r}")
     for ns in ("pid", "uts", "mnt"):
         expect(
-            procfs.ns_link(pid, ns) != procfs.ns_link("self", ns),  # type: ignore[arg-type]
+            procfs.ns_link(str(pid), ns) != procfs.ns_link("self", ns),
             f"pid {pid} is in the runtime's {ns} namespace, not the container's",
         )
 

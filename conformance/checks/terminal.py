@@ -6,7 +6,7 @@ The runtime hands the pty master over --console-socket; we read what the process
 from __future__ import annotations
 
 from conformance.bundle import Config
-from conformance.checks._common import process
+from conformance.checks._common import Mutation, process
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import breaks_config
@@ -24,7 +24,7 @@ def _no_terminal(config: Config) -> None:
     process(config)["terminal"] = False
 
 
-def _run_on_terminal(ctx: Context, script: str, configure=_terminal) -> str:  # type: ignore[no-untyped-def]
+def _run_on_terminal(ctx: Context, script: str, configure: Mutation = _terminal) -> str:
     container = ctx.container(configure, ["sh", "-c", script])
     container.create()
     container.start()

@@ -6,7 +6,7 @@ import os
 
 from conformance import procfs
 from conformance.bundle import Config
-from conformance.checks._common import process
+from conformance.checks._common import Mutation, process
 from conformance.context import Context
 from conformance.registry import Level, check, expect_equal
 from conformance.sabotage import breaks_config
@@ -16,14 +16,14 @@ SHOULD = Level.SHOULD
 USER = "config.md#configPOSIXUser"
 
 
-def _user(**fields: object):  # type: ignore[no-untyped-def]
+def _user(**fields: object) -> Mutation:
     def mutate(config: Config) -> None:
         process(config)["user"] = {"uid": 0, "gid": 0, **fields}
 
     return mutate
 
 
-def _tweak_user(**fields: object):  # type: ignore[no-untyped-def]
+def _tweak_user(**fields: object) -> Mutation:
     """A sabotage: change some user fields, keep the others as the check configured them."""
 
     def mutate(config: Config) -> None:

@@ -28,14 +28,39 @@ def delete(ctx, container_id: str, force: bool = False) -> None:
         if force:
             return
         raise
-    with c.lock():
-        status = c.status()
-        if status in ("running", "paused", "creating") and not force:
-            raise PyruncError(
-                f"cannot delete container {container_id} that is not stopped: {status}")
-        if status != "stopped" or c.pid:
-            _kill_and_wait(c)
-        destroy(c)
+    if force and c.status() != "stopped":
+        # Kill before taking the lock: the waiter of a container-namespace hook, forked
+        # by a `start` that was killed, still holds it and ends only with the container.
+        _kill_and_wait(c)
+    try:
+        with c.lock():
+            status = c.status()
+            if status in ("running", "paused", "creating") and not force:
+                raise PyruncError(
+                    f"cannot delete container {container_id} that is not stopped: {status}")
+            if status != "stopped" or c.pid:
+                _kill_and_wait(c)
+            if c.state.get("creating") and not c.state.get("cgroup"):
+                _remove_unrecorded_cgroups(ctx, c)
+            destroy(c)
+    except NotExistError:
+        if not force:
+            raise  # with --force, a concurrent delete did the job
+
+
+def _remove_unrecorded_cgroups(ctx, c: Container) -> None:
+    """A create killed between making its cgroups and recording them in state.json:
+    find them from the saved config. Empty ones only (the path may be shared)."""
+    try:
+        from runtime.cgroups import for_container
+
+        linux = c.config().get("linux") or {}
+        mgr = for_container(c.id, linux.get("cgroupsPath"), systemd=ctx.systemd_cgroup,
+                            rootless=ctx.rootless == "true")
+        if not mgr.pids():  # some hierarchies only, maybe: destroy skips missing ones
+            mgr.destroy()
+    except Exception as e:  # noqa: BLE001 - best effort; the state dir goes anyway
+        log.warning(f"remove cgroups of the interrupted create of {c.id}: {e}")
 
 
 def _kill_and_wait(c: Container) -> None:

@@ -75,12 +75,21 @@ class Lock:
 
 def write_json(directory: str, name: str, data: dict) -> None:
     tmp = os.path.join(directory, f".{name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, dumps(data).encode())
-    finally:
-        os.close(fd)
-    os.rename(tmp, os.path.join(directory, name))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            body = dumps(data).encode()
+            if os.write(fd, body) != len(body):  # a full filesystem: ENOSPC next time
+                raise OSError(28, os.strerror(28))
+        finally:
+            os.close(fd)
+        os.rename(tmp, os.path.join(directory, name))
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PyruncError(f"write {name} in {directory}: {e.strerror}") from None
 
 
 def read_json(directory: str, name: str) -> dict:

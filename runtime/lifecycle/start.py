@@ -35,16 +35,7 @@ def start(ctx, container_id: str) -> None:
         try:
             if hooks.has_any(config, "startContainer"):
                 _start_container_hooks(c, config)
-            os.write(fd, b"g")
-            os.unlink(sock)
-            # The init closes the connection when it execs; anything it writes first
-            # is why the exec failed.
-            err = b""
-            while True:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                err += chunk
+            err = _go(fd, sock)
         finally:
             os.close(fd)
         if err:
@@ -55,6 +46,26 @@ def start(ctx, container_id: str) -> None:
         except hooks.HookError:
             _stop(c)  # runtime.md, Lifecycle step 9: error, and stop the container
             raise
+
+
+def _go(fd: int, sock: str) -> bytes:
+    """Send "go"; returns what the init wrote before closing (why its exec failed)."""
+    try:
+        os.write(fd, b"g")
+        try:
+            os.unlink(sock)
+        except FileNotFoundError:
+            pass  # a concurrent delete --force removed the state dir
+        # The init closes the connection when it execs.
+        err = b""
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return err
+            err += chunk
+    except (BrokenPipeError, ConnectionResetError):
+        # Killed (kill, delete --force) between our connect and its exec.
+        raise PyruncError("cannot start a container that has stopped") from None
 
 
 def _start_container_hooks(c: Container, config: dict) -> None:

@@ -115,6 +115,19 @@ def validate_process(p: dict) -> None:
     lsm.check({"process": p})
 
 
+def with_container_defaults(process: dict, config: dict) -> dict:
+    """What runc takes from the container when the process spec leaves it out:
+    capabilities, rlimits and the LSM labels."""
+    container = config.get("process") or {}
+    out = dict(process)
+    if out.get("capabilities") is None and container.get("capabilities") is not None:
+        out["capabilities"] = container["capabilities"]  # only when absent: {} drops all
+    for key in ("rlimits", "apparmorProfile", "selinuxLabel"):
+        if not out.get(key) and container.get(key):
+            out[key] = container[key]
+    return out
+
+
 # -- running it ------------------------------------------------------------------------------
 def exec_process(ctx, container_id: str, process: dict, req: ExecRequest) -> int:
     """Start `process` in the container; its exit status in the foreground, else 0."""
@@ -129,6 +142,7 @@ def exec_process(ctx, container_id: str, process: dict, req: ExecRequest) -> int
     tty = bool(process.get("terminal"))
     terminal.check_terminal(tty, req.detach, req.console_socket)
     config = c.config()
+    process = with_container_defaults(process, config)
     cgroup_paths, strict = cgroup_paths_for(c.state.get("cgroup") or {}, req.cgroups)
     stdio.ensure_stdio()
     stdio.check_preserved(3, req.preserve_fds)

@@ -274,3 +274,27 @@ def test_pidfd_socket(running, tmp_path):
 
     assert select.select([fds[0]], [], [], 10)[0]  # it died of our signal
     os.close(fds[0])
+
+
+def test_process_json_falls_back_to_the_containers_caps_and_rlimits(rt, bundle, tmp_path):
+    from tests.exec.execlib import Running
+
+    # RLIMIT_CORE, not NOFILE: runc's Go runtime resets NOFILE's soft limit at exec.
+    bundle.process["rlimits"] = [{"type": "RLIMIT_CORE", "soft": 123456, "hard": 234567}]
+    running = Running.start(rt, bundle)
+    path = tmp_path / "process.json"
+    path.write_text(json.dumps({"args": ["/bin/sh", "-c", "grep CapEff /proc/self/status; "
+                                         "grep 'core file' /proc/self/limits"],
+                                "cwd": "/", "user": {"uid": 0, "gid": 0}}))
+    p = rt("exec", "--process", str(path), running.id)
+    assert p.returncode == 0, p.stderr
+    with open(f"/proc/{running.pid}/status") as f:
+        init_caps = next(line for line in f if line.startswith("CapEff")).split()[1]
+    assert p.stdout.split()[:2] == ["CapEff:", init_caps]
+    if is_pyrunc():  # runc 1.1.5 leaves them at the runtime's own, whatever its code says
+        assert p.stdout.split()[-3:-1] == ["123456", "234567"]
+    # An explicit empty set is not absent: every capability goes.
+    path.write_text(json.dumps({"args": ["/bin/sh", "-c", "grep CapEff /proc/self/status"],
+                                "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {}}))
+    p = rt("exec", "--process", str(path), running.id)
+    assert p.stdout.split() == ["CapEff:", "0000000000000000"]

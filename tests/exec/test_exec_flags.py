@@ -298,3 +298,24 @@ def test_process_json_falls_back_to_the_containers_caps_and_rlimits(rt, bundle, 
                                 "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {}}))
     p = rt("exec", "--process", str(path), running.id)
     assert p.stdout.split() == ["CapEff:", "0000000000000000"]
+
+
+@pytest.mark.skipif(not is_pyrunc(), reason="runc 1.1.5 has no --pidfd-socket (runc 1.2)")
+def test_create_pidfd_socket(rt, bundle, tmp_path):
+    import socket
+
+    path = str(tmp_path / "pidfd.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    bundle.args("/bin/sleep", "100")
+    rt("create", "-b", bundle.path, "--pidfd-socket", path, bundle.id, check=True)
+    conn, _ = server.accept()
+    msg, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+    conn.close()
+    server.close()
+    assert msg == b"standard" and len(fds) == 1
+    with open(f"/proc/self/fdinfo/{fds[0]}") as f:
+        info = dict(line.split(":", 1) for line in f.read().splitlines())
+    os.close(fds[0])
+    assert int(info["Pid"]) == rt.state(bundle.id)["pid"]

@@ -178,3 +178,30 @@ def test_exec_into_a_created_container_with_a_terminal(rt, bundle, tmp_path):
     finally:
         rx.close()
     assert rt.status(bundle.id) == "created"
+
+
+def test_foreground_run_with_terminal_forwards_sigterm_and_reports_kills(rt, make_bundle):
+    from tests.exec.test_foreground import TRAP
+
+    bundle = make_bundle()
+    bundle.process["terminal"] = True
+    bundle.sh(TRAP)
+    host = HostPty(rt.cmd("run", "-b", bundle.path, bundle.id))
+    try:
+        assert b"ready" in read_until(host.master, b"ready")
+        host.proc.send_signal(signal.SIGTERM)
+        status, out = host.wait()
+        assert status == 42 and b"got-term" in out
+    finally:
+        host.close()
+    other = make_bundle("kill")
+    other.process["terminal"] = True
+    other.sh("echo ready; sleep 100")
+    host = HostPty(rt.cmd("run", "-b", other.path, other.id))
+    try:
+        assert b"ready" in read_until(host.master, b"ready")
+        rt("kill", other.id, "KILL", check=True)
+        status, _ = host.wait()
+        assert status == 137
+    finally:
+        host.close()

@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from tests.e2e.daemons import CTR_NAMESPACE, RUNTIME_NAME, Containerd, Dockerd
-from tests.e2e.env import checked, run
+from tests.e2e.env import attempt, checked, run
 
 DOCKER = "/usr/bin/docker"  # Debian's client, matching Debian's dockerd
 
@@ -21,6 +21,10 @@ class Client:
     def __call__(self, *args: str, input: str | None = None,
                  timeout: float = 90) -> subprocess.CompletedProcess:
         return run(self.argv(*args), input=input, timeout=timeout, env=self.env)
+
+    def attempt(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess | None:
+        """Best-effort clean-up, bounded in time."""
+        return attempt(self.argv(*args), timeout=timeout, env=self.env)
 
     def ok(self, *args: str, input: str | None = None,
            timeout: float = 90) -> subprocess.CompletedProcess:
@@ -105,7 +109,7 @@ class Podman(Client):
         return int(self.inspect(name, "{{.State.Pid}}"))
 
     def cleanup(self) -> None:
-        run(self.argv("rm", "-af", "-t", "0"), env=self.env, timeout=120)
+        attempt(self.argv("rm", "-af", "-t", "0"), env=self.env, timeout=120)
 
 
 def containers_conf(workdir: str, runtime_binary: str) -> str:

@@ -22,7 +22,16 @@ from tests.e2e.daemons import (
     Dockerd,
     remove_shared_run_dirs,
 )
-from tests.e2e.env import binary, checked, default_root, need, remove_tree, run
+from tests.e2e.env import (
+    attempt,
+    binary,
+    checked,
+    default_root,
+    kill_cgroup_processes,
+    need,
+    remove_tree,
+    run,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -51,6 +60,14 @@ def e2e_dir():
 
 
 @pytest.fixture(scope="session")
+def e2e_cgroups(cgroup_parent):
+    """The suite's cgroup parent; torn down after every daemon and client
+    fixture (they depend on it), killing what a stuck client left running."""
+    yield cgroup_parent
+    kill_cgroup_processes(cgroup_parent)
+
+
+@pytest.fixture(scope="session")
 def runtime_binary() -> str:
     path = binary()
     if not os.access(path, os.X_OK):
@@ -59,7 +76,7 @@ def runtime_binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def containerd(e2e_dir, runtime_binary):
+def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     need("containerd", "ctr", "containerd-shim-runc-v2")
     shared_run_dir_existed = os.path.exists(SHARED_RUN_DIR)
     daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF)
@@ -78,15 +95,15 @@ def containerd(e2e_dir, runtime_binary):
 
 
 @pytest.fixture(scope="session")
-def ctr(containerd, runtime_binary, cgroup_parent) -> Ctr:
-    return Ctr(containerd, runtime_binary, f"{cgroup_parent}/ctr")
+def ctr(containerd, runtime_binary, e2e_cgroups) -> Ctr:
+    return Ctr(containerd, runtime_binary, f"{e2e_cgroups}/ctr")
 
 
 @pytest.fixture(scope="session")
-def docker(e2e_dir, containerd, runtime_binary, cgroup_parent):
+def docker(e2e_dir, containerd, runtime_binary, e2e_cgroups):
     need("dockerd", "/usr/bin/docker")
     daemon = Dockerd(os.path.join(e2e_dir, "docker"), containerd.socket, runtime_binary,
-                     f"{cgroup_parent}/docker")
+                     f"{e2e_cgroups}/docker")
     try:
         daemon.start()
         client = Docker(daemon)
@@ -104,19 +121,19 @@ PODMAN_FIXED_DIRS = ("/var/lib/containers", "/run/containers")
 
 
 @pytest.fixture(scope="session")
-def podman(e2e_dir, runtime_binary, cgroup_parent):
+def podman(e2e_dir, runtime_binary, e2e_cgroups):
     need("podman", "conmon")
     fixed_new = [d for d in PODMAN_FIXED_DIRS if not os.path.exists(d)]
     runtime_root = default_root()
     root_new = not os.path.exists(runtime_root)
-    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, f"{cgroup_parent}/podman")
+    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, f"{e2e_cgroups}/podman")
     try:
         client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
                   images.BUSYBOX_REF)
         yield client
     finally:
         client.cleanup()
-        run(client.argv("system", "prune", "-af"), env=client.env, timeout=120)
+        attempt(client.argv("system", "prune", "-af"), env=client.env, timeout=120)
         for d in fixed_new:
             shutil.rmtree(d, ignore_errors=True)
         if root_new:

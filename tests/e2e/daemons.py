@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 
-from tests.e2e.env import remove_tree, run, wait_for
+from tests.e2e.env import attempt, remove_tree, run, wait_for
 
 RUNTIME_NAME = "pyrunc"
 CTR_NAMESPACE = "pyrunc-e2e"
@@ -126,11 +126,11 @@ state = "{d}/state"
 
     def clean_namespace(self, namespace: str) -> None:
         """Kill and delete every task and container the suite left in `namespace`."""
-        ls = run(self.ctr("containers", "list", "-q", namespace=namespace), timeout=30)
-        for cid in ls.stdout.split():
+        ls = attempt(self.ctr("containers", "list", "-q", namespace=namespace))
+        for cid in ls.stdout.split() if ls else []:
             # --force kills a task that is still running, then deletes it.
-            run(self.ctr("tasks", "delete", "--force", cid, namespace=namespace), timeout=30)
-            run(self.ctr("containers", "delete", cid, namespace=namespace), timeout=30)
+            attempt(self.ctr("tasks", "delete", "--force", cid, namespace=namespace))
+            attempt(self.ctr("containers", "delete", cid, namespace=namespace))
 
     def stop(self) -> None:
         if self.alive():
@@ -205,9 +205,10 @@ class Dockerd(Daemon):
 
     def stop(self) -> None:
         if self.alive():
-            ids = run(["/usr/bin/docker", "ps", "-aq"], env=self.client_env).stdout.split()
-            if ids:
-                run(["/usr/bin/docker", "rm", "-f", *ids], env=self.client_env, timeout=120)
+            ps = attempt(["/usr/bin/docker", "ps", "-aq"], env=self.client_env)
+            if ps and ps.stdout.split():
+                attempt(["/usr/bin/docker", "rm", "-f", *ps.stdout.split()],
+                        env=self.client_env, timeout=60)
         self.terminate()
 
     def restart(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -16,7 +17,8 @@ import pytest
 from tests.support.runtime import binary, is_pyrunc
 
 __all__ = ["binary", "is_pyrunc", "run", "need", "wait_for", "cgroup_file", "free_port",
-           "checked", "remove_tree", "default_root"]
+           "checked", "remove_tree", "default_root", "attempt",
+           "kill_cgroup_processes"]
 
 
 def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
@@ -33,6 +35,41 @@ def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
         return subprocess.CompletedProcess(list(cmd), r.returncode,
                                            out.read().decode(errors="replace"),
                                            err.read().decode(errors="replace"))
+
+
+def attempt(cmd: Sequence[str], *, timeout: float = 30,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess | None:
+    """A clean-up command: best effort, and bounded, because a client may hang
+    on a container whose runtime call never returned."""
+    try:
+        return run(cmd, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def kill_cgroup_processes(parent: str) -> None:
+    """SIGKILL every process left in the suite's cgroups (containers whose
+    client gave up on them), so that the cgroups can be removed."""
+    top = os.path.join("/sys/fs/cgroup/pids", parent.lstrip("/"))
+
+    def left() -> list[int]:
+        pids = []
+        for dirpath, _, _ in os.walk(top):
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    pids += [int(p) for p in f.read().split()]
+            except OSError:
+                pass
+        return pids
+
+    deadline = time.monotonic() + 10
+    while (pids := left()) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
 
 
 def checked(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

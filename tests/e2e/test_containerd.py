@@ -25,8 +25,8 @@ def cid(ctr):
     """A fresh container id; its task and container are deleted after the test."""
     c = f"e2e-{uuid.uuid4().hex[:10]}"
     yield c
-    ctr("tasks", "delete", "--force", c)
-    ctr("containers", "delete", c)
+    ctr.attempt("tasks", "delete", "--force", c)
+    ctr.attempt("containers", "delete", c)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def started(docker):
 
     yield start
     if names:
-        docker("rm", "-f", *names)
+        docker.attempt("rm", "-f", *names)
 
 
 def wait_log(docker, container: str, text: str, timeout: float = 20) -> None:
@@ -91,7 +91,7 @@ def test_run_tty(docker):
                                                      "tty; echo cols=$(stty size); exit 3")),
                        env=docker.env)
     finally:
-        docker("rm", "-f", n)  # left behind if the client had to be killed
+        docker.attempt("rm", "-f", n)  # left behind if the client had to be killed
     assert r.returncode == 3, r
     assert "/dev/pts/0" in r.output
     assert "cols=" in r.output
@@ -341,7 +341,7 @@ def bridge_network(docker):
     attached = docker("network", "inspect", "-f",
                       "{{range $id, $c := .Containers}}{{$id}} {{end}}", net).stdout.split()
     if attached:
-        docker("rm", "-f", *attached)
+        docker.attempt("rm", "-f", *attached)
     docker.ok("network", "rm", net)
     assert not os.path.exists(f"/sys/class/net/{bridge}"), f"bridge {bridge} left behind"
 

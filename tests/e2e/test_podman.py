@@ -34,7 +34,7 @@ def started(podman):
 
     yield start
     if names:
-        podman("rm", "-f", "-t", "0", *names)
+        podman.attempt("rm", "-f", "-t", "0", *names)
 
 
 def wait_log(podman, container: str, text: str, timeout: float = 20) -> None:
@@ -73,7 +73,7 @@ def test_run_tty(podman):
                                                      "tty; exit 4")),
                        env=podman.env)
     finally:
-        podman("rm", "-f", "-t", "0", n)  # left behind if the client had to be killed
+        podman.attempt("rm", "-f", "-t", "0", n)  # left behind if the client had to be killed
     assert r.returncode == 4, r
     assert "/dev/pts/0" in r.output
 

@@ -295,3 +295,53 @@ def fds(ctx: Context) -> None:
     container = ctx.running()
     open_fds = sorted(int(fd) for fd in os.listdir(procfs.proc(container.pid) / "fd"))
     expect_equal(open_fds, [0, 1, 2], "open file descriptors")
+
+
+@check(
+    "process.personality",
+    "config-linux.md#configLinuxPersonality",
+    MUST,
+    "personality LINUX32 makes uname report a 32-bit machine",
+    breaks_config("the domain is LINUX", _set("linux.personality", {"domain": "LINUX"})),
+)
+def personality(ctx: Context) -> None:
+    run = ctx.run("uname -m", _set("linux.personality", {"domain": "LINUX32"}))
+    machine = run.stdout.strip()
+    expect(
+        machine in ("i386", "i486", "i586", "i686", "armv7l", "armv8l", "ppc", "s390"),
+        f"uname -m under LINUX32: {machine!r}",
+    )
+
+
+@check(
+    "process.ioPriority",
+    LINUX_PROCESS,
+    MUST,
+    "ioPriority sets the process's I/O scheduling class and priority",
+    breaks_config(
+        "another priority", _set("process.ioPriority", {"class": "IOPRIO_CLASS_BE", "priority": 2})
+    ),
+)
+def io_priority(ctx: Context) -> None:
+    run = ctx.run(
+        "ionice -p $$",
+        _set("process.ioPriority", {"class": "IOPRIO_CLASS_BE", "priority": 6}),
+    )
+    expect_equal(run.stdout.strip(), "best-effort: prio 6", "ionice of the process")
+
+
+@check(
+    "process.scheduler",
+    LINUX_PROCESS,
+    MUST,
+    "scheduler sets the process's scheduling policy and nice value",
+    breaks_config(
+        "another policy", _set("process.scheduler", {"policy": "SCHED_OTHER", "nice": 3})
+    ),
+)
+def scheduler(ctx: Context) -> None:
+    container = ctx.running(_set("process.scheduler", {"policy": "SCHED_BATCH", "nice": 7}))
+    stat = (procfs.proc(container.pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    # Fields after the command: state is 3rd overall, nice the 19th, policy the 41st.
+    nice, policy = int(stat[16]), int(stat[38])
+    expect_equal((policy, nice), (3, 7), "(policy, nice): SCHED_BATCH is 3")

@@ -25,6 +25,13 @@ KNOWN_FAILURES: dict[str, str] = {
     "hooks.startContainer.failure": "runc 1.1.5 start returns before the init ran the "
     "startContainer hooks, so their failure does not fail start",
     "hooks.poststop.failure": "runc 1.1.5 stops running poststop hooks at the first failure",
+    "process.personality": "runc 1.1.5 predates personality support (added in runc 1.2)",
+    "process.ioPriority": "runc 1.1.5 predates ioPriority support (added in runc 1.2)",
+    "process.scheduler": "runc 1.1.5 predates scheduler support (added in runc 1.2)",
+    "root.propagation.shared": "runc 1.1.5 does not apply rootfsPropagation to the final root",
+    "root.propagation.slave": "runc 1.1.5 does not apply rootfsPropagation to the final root",
+    "root.propagation.unbindable": "runc 1.1.5 does not apply rootfsPropagation to the final "
+    "root",
     "mount-options.ratime": "runc 1.1.5 clears noatime recursively with an invalid "
     "mount_setattr() (EINVAL)",
 }

@@ -130,3 +130,37 @@ def test_activation_fds_reach_the_init(rt, bundle, tmp_path):
         for fd in (r, w):
             if fd >= 0:
                 os.close(fd)
+
+
+def test_detached_exec_writes_to_fifos_it_was_given(running, tmp_path):
+    """What Docker's shim does: stdio are FIFOs, the runtime exits at once."""
+    fifos = {}
+    for name in ("in", "out", "err"):
+        os.mkfifo(tmp_path / name)
+    # Open our ends first (non-blocking read side), as the shim does.
+    fifos["out"] = os.open(tmp_path / "out", os.O_RDONLY | os.O_NONBLOCK)
+    fifos["err"] = os.open(tmp_path / "err", os.O_RDONLY | os.O_NONBLOCK)
+    fifos["in"] = os.open(tmp_path / "in", os.O_RDWR)
+    try:
+        with open(tmp_path / "in", "rb") as stdin, open(tmp_path / "out", "wb") as stdout, \
+                open(tmp_path / "err", "wb") as stderr:
+            p = subprocess.run(running.rt.cmd("exec", "-d", "-u", "1000", running.id, "/bin/sh",
+                                              "-c", "read x; echo out-$x; echo err-$x >&2"),
+                               stdin=stdin, stdout=stdout, stderr=stderr, timeout=30)
+        assert p.returncode == 0
+        os.write(fifos["in"], b"fifo\n")
+        deadline = time.monotonic() + 10
+        got = {"out": b"", "err": b""}
+        while time.monotonic() < deadline and not (got["out"] and got["err"]):
+            for name in got:
+                try:
+                    got[name] += os.read(fifos[name], 100)
+                except BlockingIOError:
+                    pass
+            time.sleep(0.05)
+        assert got == {"out": b"out-fifo\n", "err": b"err-fifo\n"}
+        # Like runc, the FIFOs now belong to the process's user.
+        assert os.stat(tmp_path / "out").st_uid == 1000
+    finally:
+        for fd in fifos.values():
+            os.close(fd)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.bundle import Config
-from conformance.checks._common import Mutation, linux, resources
+from conformance.checks._common import Mutation, drop_mount, linux, resources
 from conformance.context import Context
 from conformance.registry import Level, check, expect, expect_equal
 from conformance.sabotage import Sabotage, breaks_config
@@ -212,14 +212,16 @@ def usable(ctx: Context) -> None:
     DEVICES,
     MUST,
     "a device path where a non-matching file already exists is an error",
-    breaks_config("the device goes to another path", _edit_device(path="/cf-devices/other")),
+    breaks_config("the device goes to another path", _edit_device(path="/dev/cf-other")),
 )
 def existing_mismatch(ctx: Context) -> None:
-    container = ctx.container(
-        _devices({"path": "/cf-devices/thing", "type": "c", "major": 1, "minor": 3})
-    )
-    (container.bundle.rootfs / "cf-devices").mkdir()
-    (container.bundle.rootfs / "cf-devices" / "thing").write_text("a regular file\n")
+    # /dev comes from the rootfs here (no tmpfs over it), so the regular file is in the way.
+    def configure(config: Config) -> None:
+        _devices({"path": "/dev/cf-thing", "type": "c", "major": 1, "minor": 3})(config)
+        drop_mount(config, "/dev")
+
+    container = ctx.container(configure)
+    (container.bundle.rootfs / "dev" / "cf-thing").write_text("a regular file\n")
     result = container.create(expect_ok=False)
     expect(not result.ok, "create accepted a device over an existing regular file")
 

@@ -20,6 +20,9 @@ from conformance.runtime import Runtime
 from tests.conformance.runc_known import RUNC
 
 REPO = Path(__file__).resolve().parents[2]
+# The runtime the sabotages break. runc by default; a check runc fails anyway proves more with a
+# base that passes it, e.g. CONFORMANCE_SABOTAGE_BASE=/work/main/.venv/bin/pyrunc.
+SABOTAGE_BASE = os.environ.get("CONFORMANCE_SABOTAGE_BASE", RUNC)
 
 
 def _unavailable() -> str | None:
@@ -64,10 +67,10 @@ def sabotage_outcomes(checks: list[Check], tmp_path_factory) -> dict[str, Outcom
         pytest.skip(reason)
     become_subreaper()
     wrappers = tmp_path_factory.mktemp("sabotage")
-    session = Session(RUNC)
+    session = Session(SABOTAGE_BASE)
 
     def one(check: Check) -> Outcome:
-        wrapper = write_sabotage_wrapper(wrappers, check.id, RUNC)
+        wrapper = write_sabotage_wrapper(wrappers, check.id, SABOTAGE_BASE)
         return run_check(session, check, Runtime(str(wrapper), session.state_root))
 
     try:

@@ -366,7 +366,7 @@ def test_publish_port_on_loopback(docker, started, bridge_network):
 # -- daemon restart (last: it restarts the session's dockerd) ------------------------------
 
 def test_restart_always_after_dockerd_restart(docker, started):
-    c = started("--restart", "always")
+    c = started("--restart", "always", "--stop-timeout", "1")  # sleep, as PID 1, ignores TERM
     before = docker.inspect(c, "{{.State.StartedAt}}")
     docker.daemon.restart()
     wait_for(lambda: docker.inspect(c, "{{.State.Status}}") == "running", 30,

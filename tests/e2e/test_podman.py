@@ -137,6 +137,7 @@ def test_read_only_cap_drop_user(podman):
                                 "id -u; grep CapEff /proc/self/status; touch /file"))
     assert p.returncode != 0
     lines = p.stdout.splitlines()
+    assert len(lines) == 2, f"the container did not run: {p.stderr.strip()}"
     assert lines[0] == "65534"
     assert lines[1].split()[1] == "0000000000000000"
     assert "Read-only file system" in p.stderr

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.robustness.leftovers import found
+from tests.robustness.leftovers import error_lines, found
 from tests.robustness.schema_values import EDGE_STRINGS, Schema
 
 EXAMPLES = int(os.environ.get("PYRUNC_FUZZ_EXAMPLES", "0"))
@@ -141,7 +141,7 @@ class Harness:
             assert d.returncode == 0, d.stderr
         else:
             STATS[f"{kind}: refused"] = STATS.get(f"{kind}: refused", 0) + 1
-            lines = [line for line in p.stderr.splitlines() if line.strip()]
+            lines = error_lines(p.stderr)
             assert len(lines) == 1, p.stderr
             if os.environ.get("PYRUNC_FUZZ_LOG"):  # the refusals, to read them
                 with open(os.environ["PYRUNC_FUZZ_LOG"], "a") as f:
@@ -174,7 +174,7 @@ def test_fuzz_schema_mutations(harness):
     """A working config with one to three fields replaced by schema-derived values
     (valid per the schema, edge values, or just outside: wrong types, out of range)."""
 
-    @fuzz_settings(60)
+    @fuzz_settings(150)
     @given(st.lists(mutation(), min_size=1, max_size=3))
     def run(mutations):
         cid, bundle = harness.new_bundle()
@@ -190,7 +190,7 @@ def test_fuzz_schema_mutations(harness):
 def test_fuzz_mounts(harness):
     """Extra mounts of every type, option and destination (sources: ours or none)."""
 
-    @fuzz_settings(40)
+    @fuzz_settings(100)
     @given(st.data())
     def run(data):
         cid, bundle = harness.new_bundle()
@@ -249,7 +249,7 @@ def test_fuzz_bundles(harness):
                  b"{\"ociVersion\": \"1.0.0\", \"process\": {\"user\": {\"uid\": 1e400}}}",
                  b"{\"ociVersion\":\"1.0.0\"," * 1 + b"\"root\":{\"path\":\"\\u0000\"}}"]
 
-    @fuzz_settings(40)
+    @fuzz_settings(60)
     @given(st.sampled_from(ROOT_KINDS), st.sampled_from([False, True]),
            st.sampled_from(range(len(bad_files))))
     def run(root_kind, broken, which):

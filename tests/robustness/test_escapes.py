@@ -151,6 +151,31 @@ def test_cve_2019_16884_proc_mount_on_a_file_is_refused(rt, bundle, cgroup_paren
     assert found(rt.root, bundle.id, cgroup_parent, bundle.path) == []
 
 
+# -- CVE-2025-31133: masking with a /dev/null that is not the null device ---------------
+
+@pytest.mark.xfail(strict=True, reason="op_mask_path (csrc/mounts.c) bind-mounts whatever "
+                   "the container's /dev/null path leads to; it must open it O_PATH|O_NOFOLLOW, "
+                   "check it is the char device 1:3, and mount from that fd (runc >= 1.2.8)")
+def test_cve_2025_31133_masking_uses_only_a_real_dev_null(rt, bundle, cgroup_parent, tmp_path):
+    """The image supplies /dev (a bind of its own directory) whose null is a symlink to
+    /proc/sys/kernel/core_pattern: masked paths must not become that file. Either
+    create refuses, or every masked file is the null device."""
+    bundle.own_rootfs()
+    image_dev = tmp_path / "image-dev"
+    image_dev.mkdir()
+    os.symlink("/proc/sys/kernel/core_pattern", image_dev / "null")
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                               if not m["destination"].startswith("/dev")]
+    bundle.config["mounts"].append({"destination": "/dev", "type": "bind",
+                                    "source": str(image_dev), "options": ["rbind"]})
+    p = _run(rt, bundle, "stat -c '%F %t:%T' /proc/timer_list /proc/keys")
+    if p.returncode != 0:
+        assert_one_clear_line(p)
+        assert found(rt.root, bundle.id, cgroup_parent, bundle.path) == []
+        return
+    assert p.stdout.splitlines() == ["character special file 1:3"] * 2, p.stdout
+
+
 # -- device cgroup: nodes not allowed stay unopenable ------------------------------------
 
 def _host_block_device() -> tuple[str, int, int]:

@@ -117,3 +117,28 @@ def test_adjacent_id_mappings_are_fine():
     parent.check_id_mappings({"uidMappings": [
         {"containerID": 0, "hostID": 1000, "size": 10},
         {"containerID": 10, "hostID": 1010, "size": 10}]})
+
+
+def test_mount_label_goes_to_filesystems_that_take_it():
+    from runtime.process import lsm
+
+    label = "system_u:object_r:container_file_t:s0"
+    tmpfs = {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
+    assert lsm.labelled_mount(tmpfs, label)["options"] == ["nosuid", f'context="{label}"']
+    assert tmpfs["options"] == ["nosuid"]  # the config is not changed
+    for m in ({"destination": "/proc", "type": "proc", "source": "proc"},
+              {"destination": "/x", "type": "bind", "source": "/tmp", "options": ["rbind"]}):
+        assert lsm.labelled_mount(m, label) is m
+    assert lsm.labelled_mount(tmpfs, "") is tmpfs
+    assert lsm.mount_data("", label) == f'context="{label}"'
+    assert lsm.mount_data("mode=755", label) == f'mode=755,context="{label}"'
+
+
+def test_lsm_exec_attributes():
+    from runtime.process import lsm
+
+    path, content = lsm.apparmor_exec_write("docker-default")
+    assert path.startswith("/proc/thread-self/attr/") and path.endswith("/exec")
+    assert content == "exec docker-default"
+    assert lsm.apparmor_exec_write("") is None
+    assert lsm.selinux_exec_write("a:b:c:s0") == ("/proc/thread-self/attr/exec", "a:b:c:s0")

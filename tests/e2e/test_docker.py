@@ -13,7 +13,12 @@ import uuid
 
 import pytest
 
-from tests.e2e.env import cgroup_file, free_port, wait_for
+from tests.e2e.env import (
+    cgroup_file,
+    free_port,
+    skip_if_cgroup_metrics_impossible,
+    wait_for,
+)
 from tests.e2e.images import BUSYBOX_REF as IMG
 from tests.e2e.tty import run_in_pty
 
@@ -117,6 +122,7 @@ def test_top(docker, started):
 
 
 def test_stats_no_stream(docker, started):
+    skip_if_cgroup_metrics_impossible()
     c = started("--memory", "64m")
     p = docker.ok("stats", "--no-stream", "--format", "{{json .}}", c)
     stats = json.loads(p.stdout)

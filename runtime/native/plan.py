@@ -81,6 +81,15 @@ class Plan:
         plan.n_pre = len(self.pre)
         plan.ops = self._fill(self.ops)
         plan.n_ops = len(self.ops)
+        # The fds the process may keep are the ones its OP_CLOSE_FDS spares; the
+        # child closes the rest early, except the ones the plan itself uses.
+        close_from = next((op["n"][0] for op in self.ops if op["kind"] == lib.OP_CLOSE_FDS), 0)
+        keep = sorted({sync_fd} | {op["fd"] for op in self.pre + self.ops if op["fd"] >= 0})
+        keep_arr = ffi.new("int[]", keep)
+        self._keep.append(keep_arr)
+        plan.close_from = close_from
+        plan.keep_fds = keep_arr
+        plan.n_keep = len(keep)
         return plan
 
     def describe(self, index: int) -> str:

@@ -36,6 +36,9 @@ struct pyrunc_plan {
     size_t n_pre;
     const struct pyrunc_op *ops;
     size_t n_ops;
+    int close_from;
+    const int *keep_fds;
+    size_t n_keep;
 };
 
 enum pyrunc_msg_type { MSG_SYNC, MSG_ACK, MSG_ABORT, MSG_ERROR, MSG_CHILD_PID, MSG_FD, ... };

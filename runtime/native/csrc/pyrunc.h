@@ -94,6 +94,9 @@ struct pyrunc_plan {
     size_t n_pre;
     const struct pyrunc_op *ops;
     size_t n_ops;
+    int close_from;                 /* first fd the container may not inherit (0: none) */
+    const int *keep_fds;            /* ascending: fds >= close_from the plan itself uses */
+    size_t n_keep;
 };
 
 /* Messages on the sync socket (SOCK_SEQPACKET, one struct per message). */

@@ -123,6 +123,25 @@ static void run_ops(struct child_ctx *ctx, const struct pyrunc_op *ops, size_t n
     _exit(1);
 }
 
+/* Close every fd the runtime inherited beyond stdio and --preserve-fds, except
+ * those the plan uses: the init may wait long for `start`, and a client reading
+ * a pipe to EOF must not wait on it (runc's init is a fresh exec). */
+static void close_inherited(const struct pyrunc_plan *plan)
+{
+    if (plan->close_from <= 0)
+        return;
+    unsigned int lo = (unsigned int)plan->close_from;
+    for (size_t i = 0; i < plan->n_keep; i++) {
+        unsigned int k = (unsigned int)plan->keep_fds[i];
+        if (k < lo)
+            continue;
+        if (k > lo)
+            syscall(SYS_close_range, lo, k - 1, 0);
+        lo = k + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 static void child_main(const struct pyrunc_plan *plan)
 {
     struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1,
@@ -130,6 +149,7 @@ static void child_main(const struct pyrunc_plan *plan)
     /* Until the parent has recorded our pid, die with it rather than linger. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     reset_signals();
+    close_inherited(plan);
     run_ops(&ctx, plan->ops, plan->n_ops);
 }
 

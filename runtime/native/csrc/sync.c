@@ -1,6 +1,8 @@
 /* The sync socket between the runtime and the container process, and unix sockets. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,48 +80,64 @@ int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms
     return 0;
 }
 
-static int unix_addr(const char *path, struct sockaddr_un *sa)
+/* A path too long for sun_path (Docker's --root plus a 64-hex id) is reached
+ * through /proc/self/fd/<fd of its directory>/<name>; *dirfd is then set. */
+static int unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
 {
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa->sun_path))
+    *dirfd = -1;
+    if (strlen(path) < sizeof(sa->sun_path)) {
+        strcpy(sa->sun_path, path);
+        return 0;
+    }
+    const char *slash = strrchr(path, '/');
+    if (!slash || strlen(slash) > 64)
         return -ENAMETOOLONG;
-    strcpy(sa->sun_path, path);
+    char dir[4096];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof(dir))
+        return -ENAMETOOLONG;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    *dirfd = open(n ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (*dirfd < 0)
+        return -errno;
+    snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d%s", *dirfd, slash);
     return 0;
+}
+
+/* socket + bind/listen or connect; returns the fd or -errno. */
+static int unix_socket(const char *path, int do_listen)
+{
+    struct sockaddr_un sa;
+    int dirfd;
+    int r = unix_addr(path, &sa, &dirfd);
+    if (r < 0)
+        return r;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+    } else if (do_listen ? (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+                         : connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        r = -errno;
+        close(fd);
+    } else {
+        r = fd;
+    }
+    if (dirfd >= 0)
+        close(dirfd);
+    return r;
 }
 
 int pyrunc_listen_unix(const char *path)
 {
-    struct sockaddr_un sa;
-    int r = unix_addr(path, &sa);
-    if (r < 0)
-        return r;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-        r = -errno;
-        close(fd);
-        return r;
-    }
-    return fd;
+    return unix_socket(path, 1);
 }
 
 int pyrunc_connect_unix(const char *path)
 {
-    struct sockaddr_un sa;
-    int r = unix_addr(path, &sa);
-    if (r < 0)
-        return r;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        r = -errno;
-        close(fd);
-        return r;
-    }
-    return fd;
+    return unix_socket(path, 0);
 }
 
 /* OP_SYNC: tell the parent which sync point we reached and wait for its answer. */

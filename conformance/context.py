@@ -81,11 +81,33 @@ class Session:
     def close(self) -> list[str]:
         """Remove everything the session made; return what could not be removed."""
         problems = _restore_host_names(self._host_names)
+        reap_container_zombies(self.cgroup_parent)
         problems += cgroupfs.remove_tree(self.cgroup_parent)
         problems += unmount_below(self.base)
         if not self.keep and not problems:
             shutil.rmtree(self.base, ignore_errors=True)
         return problems
+
+
+def reap_container_zombies(cgroup_parent: str) -> None:
+    """Reap dead container processes we adopted as subreaper and no check waited for.
+
+    A zombie keeps its cgroups alive (dying) until reaped. Only zombies from our own cgroups
+    are taken: other children of this process belong to whoever started them.
+    """
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" or int(fields[1]) != me:
+                continue
+            if cgroup_parent + "/" not in (entry / "cgroup").read_text():
+                continue
+            os.waitpid(int(entry.name), os.WNOHANG)
+        except (OSError, IndexError, ValueError):
+            continue
 
 
 _DOMAINNAME = Path("/proc/sys/kernel/domainname")

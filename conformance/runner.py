@@ -74,14 +74,14 @@ def explain_create_failure(summary: str) -> str:
         held = sorted(hybrid_v2[0].controllers)
         mount = hybrid_v2[0].mountpoint
         if "hybrid" in summary or "cgroupv2" in summary or "cgroup v2" in summary:
-            fix = " && ".join(
-                f"mkdir -p /sys/fs/cgroup/{c} && mount -t cgroup -o {c} {c} /sys/fs/cgroup/{c}"
-                for c in held
-            )
+            mounts = " && ".join(f"mount -t cgroup -o {c} {c} /sys/fs/cgroup/{c}" for c in held)
+            dirs = " ".join(f"/sys/fs/cgroup/{c}" for c in held)
             message += (
                 f" -- this host is hybrid and the cgroup v2 hierarchy at {mount} holds "
-                f"{', '.join(held)}; this runtime needs those controllers bound to cgroup v1, "
-                f"e.g. `{fix}` (undo with umount + rmdir)"
+                f"{', '.join(held)}; this runtime needs those controllers bound to cgroup v1. "
+                f"Best done in a private mount namespace, so no other process starts using the "
+                f"v1 hierarchy: `mkdir -p {dirs} && unshare -m sh -c '{mounts} && python -m "
+                f"conformance --runtime ...'; rmdir {dirs}`"
             )
     return message
 

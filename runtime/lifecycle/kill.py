@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's enums cost ~3 ms
 import os
-import signal
 
 from runtime.errors import PyruncError
 from runtime.lifecycle.container import Container

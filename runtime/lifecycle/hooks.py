@@ -193,7 +193,7 @@ def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | Non
         if pid < 0:
             raise HookError(f"start {path}: {os.strerror(-pid)}")
         timeout = hook.get("timeout")
-        code = _wait(pid, float(timeout) if timeout else None)
+        code = _wait(pid, float(timeout) if timeout else None, _joins_pid_ns(ns_pid, nstypes))
         try:
             report = os.read(err_r, 8)
         except BlockingIOError:
@@ -218,17 +218,35 @@ def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | Non
                 os.close(fd)
 
 
-def _wait(pid: int, timeout: float | None) -> int | None:
+def _joins_pid_ns(ns_pid: int, nstypes: int) -> bool:
+    """Whether the hook runs under a waiter (csrc/hook_spawn.c) in another pid namespace."""
+    from runtime.native import lib
+
+    if not ns_pid or not nstypes & lib.CLONE_NEWPID:
+        return False
+    try:
+        return os.stat(f"/proc/{ns_pid}/ns/pid").st_ino != os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return False
+
+
+def _wait(pid: int, timeout: float | None, waiter: bool) -> int | None:
     """Wait for pid; its exit code (negative: killed by that signal), None on timeout
-    (it is killed and reaped first)."""
+    (it is killed and reaped first: a waiter is asked with SIGTERM to kill and reap
+    its hook, SIGKILL being the fallback)."""
     pidfd = os.pidfd_open(pid)
     try:
         ready, _, _ = select.select([pidfd], [], [], timeout)
         if not ready:
-            try:
-                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+                if sig == signal.SIGTERM and not waiter:
+                    continue
+                try:
+                    signal.pidfd_send_signal(pidfd, sig)
+                except ProcessLookupError:
+                    break
+                if grace is None or select.select([pidfd], [], [], grace)[0]:
+                    break
             os.waitpid(pid, 0)
             return None
     finally:

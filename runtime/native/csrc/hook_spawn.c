@@ -35,15 +35,47 @@ static void hook_die(const struct pyrunc_hook *h, int step)
     _exit(127);
 }
 
-/* Move ourselves into each cgroup whose cgroup.procs file is listed. */
-static void join_cgroups(const struct pyrunc_hook *h)
+#define MAX_CGROUPS 32
+
+/* Open the listed cgroup.procs files (host paths: before setns). */
+static void open_cgroups(const struct pyrunc_hook *h, int fds[MAX_CGROUPS + 1])
 {
-    for (const char *const *p = h->cgroup_procs; p && *p; p++) {
-        int fd = open(*p, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0", 1) != 1)
+    int n = 0;
+    for (const char *const *p = h->cgroup_procs; p && *p && n < MAX_CGROUPS; p++) {
+        fds[n] = open(*p, O_WRONLY | O_CLOEXEC);
+        if (fds[n++] < 0)
             hook_die(h, PYRUNC_HOOK_STEP_CGROUP);
-        close(fd);
     }
+    fds[n] = -1;
+}
+
+/* Move ourselves into those cgroups (writing "0" moves the writer). */
+static void enter_cgroups(const struct pyrunc_hook *h, int fds[])
+{
+    for (int i = 0; fds[i] >= 0; i++) {
+        if (write(fds[i], "0", 1) != 1)
+            hook_die(h, PYRUNC_HOOK_STEP_CGROUP);
+        close(fds[i]);
+    }
+}
+
+static void close_all(int fds[])
+{
+    for (int i = 0; fds[i] >= 0; i++)
+        close(fds[i]);
+}
+
+/* The waiter of a hook in a joined pid namespace: the runtime's SIGTERM (the
+ * timeout) kills the hook, which the waiter then reaps.  Killing the waiter
+ * instead would hand the hook to the host's init, which may be slow to reap it,
+ * and the container's pid namespace can't go before it is. */
+static volatile pid_t hook_pid;
+
+static void kill_hook(int sig)
+{
+    (void)sig;
+    if (hook_pid > 0)
+        kill(hook_pid, SIGKILL);
 }
 
 /* Open target's namespace `name` unless it is the one we are in already. */
@@ -67,6 +99,7 @@ static void hook_exec(const struct pyrunc_hook *h, int watch_parent)
 {
     int fds[3];
     if (watch_parent) {
+        reset_signals(); /* the waiter's SIGTERM handler and mask */
         /* Killing the waiting parent (timeout) must take the hook with it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
             hook_die(h, PYRUNC_HOOK_STEP_FORK);
@@ -122,19 +155,36 @@ pid_t pyrunc_spawn_hook(const struct pyrunc_hook *h)
         return pid < 0 ? -e : pid;
     }
     reset_signals();
-    join_cgroups(h); /* before setns: the paths are the host's */
+    int cgroups[MAX_CGROUPS + 1];
+    open_cgroups(h, cgroups);
     for (size_t i = 0; i < N_NS; i++)
         if (fds[i] >= 0 && setns(fds[i], ns_order[i].type) < 0)
             hook_die(h, PYRUNC_HOOK_STEP_SETNS);
-    if (!joins_pid)
+    if (!joins_pid) {
+        enter_cgroups(h, cgroups);
         hook_exec(h, 0);
+    }
     /* A joined pid namespace applies to children only: fork once more, and
-     * pass the hook's exit status on (128+N for a signal, like a shell). */
+     * pass the hook's exit status on (128+N for a signal, like a shell).  Only
+     * the hook enters the container's cgroups: killing what is in them must
+     * not kill its waiter (see kill_hook). */
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    struct sigaction sa = { .sa_handler = kill_hook };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
     pid_t inner = fork();
     if (inner < 0)
         hook_die(h, PYRUNC_HOOK_STEP_FORK);
-    if (inner == 0)
+    if (inner == 0) {
+        enter_cgroups(h, cgroups);
         hook_exec(h, 1);
+    }
+    hook_pid = inner;
+    close_all(cgroups);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     int status;
     while (waitpid(inner, &status, 0) < 0)
         if (errno != EINTR)

@@ -181,3 +181,20 @@ def leaks_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_pause_racing_delete(rt, make_bundle, cgroup_parent):
+    """pause, resume and delete --force at once, 10 times: a freeze landing after
+    delete's kill must not leave the container's processes frozen, unkillable."""
+    for i in range(10):
+        b = make_bundle(f"pd{i}")
+        b.sh("sleep 100 & sleep 100 & wait")
+        rt("run", "-d", "-b", b.path, b.id, check=True)
+        results = _race(rt, [("pause", b.id), ("delete", "--force", b.id), ("resume", b.id),
+                             ("pause", b.id)])
+        for p in results:
+            assert_no_bug_output(p)
+            if p.returncode != 0:
+                assert_one_clear_line(p)
+        assert results[1].returncode == 0, results[1].stderr
+        assert found(rt.root, b.id, cgroup_parent, b.path) == []

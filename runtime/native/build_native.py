@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(HERE, "csrc")
 SOURCES = ("spawn.c", "sync.c", "namespaces.c", "mounts.c", "devices.c", "creds.c",
            "process.c", "seccomp.c", "sched.c", "hook_spawn.c", "terminal.c", "exec.c",
-           "mount_api.c", "mempolicy.c")
+           "mount_api.c", "mempolicy.c", "copyup.c")
 
 
 def _cdef_modules() -> list[dict]:

@@ -79,6 +79,10 @@ RECURSIVE = {
 # Ask for an idmapped mount (runtime/process/idmap.py); never passed to mount(2).
 IDMAP = ("idmap", "ridmap")
 
+# A tmpfs that starts with a copy of what the image had at its destination (runc's
+# extension, podman --read-only); a pyrunc-level option, never passed to mount(2).
+COPYUP = "tmpcopyup"
+
 
 def parse(options: list[str]) -> tuple[int, list[int], str]:
     """Return (flags, propagation flags in order, data string)."""
@@ -91,8 +95,8 @@ def parse(options: list[str]) -> tuple[int, list[int], str]:
             flags = flags & ~bit if clear else flags | bit
         elif opt in PROPAGATION:
             propagation.append(PROPAGATION[opt])
-        elif opt in RECURSIVE or opt in IDMAP:
-            continue  # see recursive_attrs() and idmap.py
+        elif opt in RECURSIVE or opt in IDMAP or opt == COPYUP:
+            continue  # see recursive_attrs(), idmap.py and mounts.py
         else:
             data.append(opt)
     return flags, propagation, ",".join(data)

@@ -49,8 +49,12 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -
         if not fstype:
             raise PyruncError(f"mount {dest}: no type given and not a bind mount")
         plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
-        plan.add(lib.OP_MOUNT_IN_ROOT, f"mount {fstype} on {dest}", flags=flags,
-                 s=(m.get("source") or fstype, dest, fstype, data or None))
+        if fstype == "tmpfs" and mount_options.COPYUP in (m.get("options") or []):
+            plan.add(lib.OP_TMPFS_COPYUP, f"mount tmpfs on {dest} with a copy of its content",
+                     flags=flags, s=(m.get("source") or fstype, dest, fstype, data or None))
+        else:
+            plan.add(lib.OP_MOUNT_IN_ROOT, f"mount {fstype} on {dest}", flags=flags,
+                     s=(m.get("source") or fstype, dest, fstype, data or None))
     for p in propagation:
         plan.add(lib.OP_MOUNT_IN_ROOT, f"set propagation of {dest}", flags=p,
                  s=(None, dest, None, None))

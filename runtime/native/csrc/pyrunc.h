@@ -72,6 +72,7 @@ enum pyrunc_op_kind {
     OP_MOVE_MOUNT,        /* fd=detached tree (idmapped), s[0]=destination in the root */
     OP_MOUNT_SETATTR,     /* s[0]=mount in the root, n[0]=attrs to set n[1]=to clear, recursive */
     OP_SET_MEMPOLICY,     /* n[0]=mode|flags, data=nodemask, len=bits */
+    OP_TMPFS_COPYUP,      /* like OP_MOUNT_IN_ROOT for a tmpfs, filled with what s[1] held */
     OP__COUNT
 };
 
@@ -222,6 +223,7 @@ int op_exec(struct child_ctx *, const struct pyrunc_op *);
 int op_move_mount(struct child_ctx *, const struct pyrunc_op *);
 int op_mount_setattr(struct child_ctx *, const struct pyrunc_op *);
 int op_set_mempolicy(struct child_ctx *, const struct pyrunc_op *);
+int op_tmpfs_copyup(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);

@@ -61,6 +61,7 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_MOVE_MOUNT] = op_move_mount,
     [OP_MOUNT_SETATTR] = op_mount_setattr,
     [OP_SET_MEMPOLICY] = op_set_mempolicy,
+    [OP_TMPFS_COPYUP] = op_tmpfs_copyup,
     [OP_PTY_OPEN] = op_pty_open,
     [OP_PTY_RESIZE] = op_pty_resize,
     [OP_PTY_MOUNT_CONSOLE] = op_pty_mount_console,

@@ -153,9 +153,6 @@ def test_cve_2019_16884_proc_mount_on_a_file_is_refused(rt, bundle, cgroup_paren
 
 # -- CVE-2025-31133: masking with a /dev/null that is not the null device ---------------
 
-@pytest.mark.xfail(strict=True, reason="op_mask_path (csrc/mounts.c) bind-mounts whatever "
-                   "the container's /dev/null path leads to; it must open it O_PATH|O_NOFOLLOW, "
-                   "check it is the char device 1:3, and mount from that fd (runc >= 1.2.8)")
 def test_cve_2025_31133_masking_uses_only_a_real_dev_null(rt, bundle, cgroup_parent, tmp_path):
     """The image supplies /dev (a bind of its own directory) whose null is a symlink to
     /proc/sys/kernel/core_pattern: masked paths must not become that file. Either

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -246,17 +247,54 @@ int op_chroot(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* The container's /dev/null, checked to be the null device: an image can make
+ * it a symlink or another file, and masking with that would expose the file
+ * (CVE-2025-31133).  Returns a detached clone of it, ready for move_mount. */
+static int null_device_tree(struct child_ctx *ctx)
+{
+    int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return op_fail(ctx, "open /dev/null to mask paths");
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return op_fail(ctx, "stat /dev/null");
+    }
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+        close(fd);
+        errno = EPERM;
+        return op_fail(ctx, "/dev/null in the container is not the null device");
+    }
+    int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    int e = errno;
+    close(fd);
+    errno = e;
+    if (tree < 0)
+        return op_fail(ctx, "clone /dev/null");
+    return tree;
+}
+
 /* Files are masked with /dev/null, directories with an empty read-only tmpfs. */
 int op_mask_path(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
-    if (mount("/dev/null", op->s[0], NULL, MS_BIND, NULL) == 0)
+    struct stat st;
+    if (stat(op->s[0], &st) < 0)
+        return errno == ENOENT ? 0 : op_fail(ctx, "mask path %s", op->s[0]);
+    if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", op->s[0], "tmpfs", MS_RDONLY, op->s[1]) < 0)
+            return op_fail(ctx, "mask path %s", op->s[0]);
         return 0;
-    if (errno == ENOENT)
-        return 0;
-    if (errno == ENOTDIR &&
-        mount("tmpfs", op->s[0], "tmpfs", MS_RDONLY, op->s[1]) == 0)
-        return 0;
-    return op_fail(ctx, "mask path %s", op->s[0]);
+    }
+    int tree = null_device_tree(ctx);
+    if (tree < 0)
+        return -1;
+    int r = move_mount(tree, "", AT_FDCWD, op->s[0], MOVE_MOUNT_F_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    errno = e;
+    if (r < 0)
+        return op_fail(ctx, "mask path %s", op->s[0]);
+    return 0;
 }
 
 int op_readonly_path(struct child_ctx *ctx, const struct pyrunc_op *op)

@@ -30,8 +30,7 @@ KNOWN_FAILURES: dict[str, str] = {
     "process.scheduler": "runc 1.1.5 predates scheduler support (added in runc 1.2)",
     "root.propagation.shared": "runc 1.1.5 does not apply rootfsPropagation to the final root",
     "root.propagation.slave": "runc 1.1.5 does not apply rootfsPropagation to the final root",
-    "root.propagation.unbindable": "runc 1.1.5 does not apply rootfsPropagation to the final "
-    "root",
+    "root.propagation.unbindable": "runc 1.1.5 does not apply rootfsPropagation to the final root",
     "mount-options.ratime": "runc 1.1.5 clears noatime recursively with an invalid "
     "mount_setattr() (EINVAL)",
 }

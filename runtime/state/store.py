@@ -103,20 +103,44 @@ def read_json(directory: str, name: str) -> dict:
 
 
 def remove_dir(path: str) -> None:
-    """rm -rf for a state directory (shutil costs ~2 ms of imports); errors ignored."""
+    """rm -rf for a state directory (shutil costs ~2 ms of imports); errors ignored.
+    Never follows a symlink, the top one included: like rm -rf, it removes the link."""
     try:
-        entries = list(os.scandir(path))
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        if os.path.islink(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return
+    try:
+        _empty_dir(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _empty_dir(dfd: int) -> None:
+    """Remove everything in the directory open at dfd, relative to it (no path walks)."""
+    try:
+        entries = list(os.scandir(dfd))
     except OSError:
         return
     for e in entries:
         try:
             if e.is_dir(follow_symlinks=False):
-                remove_dir(e.path)
+                sub = os.open(e.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                              dir_fd=dfd)
+                try:
+                    _empty_dir(sub)
+                finally:
+                    os.close(sub)
+                os.rmdir(e.name, dir_fd=dfd)
             else:
-                os.unlink(e.path)
+                os.unlink(e.name, dir_fd=dfd)
         except OSError:
             pass
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass

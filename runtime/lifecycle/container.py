@@ -5,9 +5,31 @@ from __future__ import annotations
 import os
 
 from runtime import SPEC_VERSION
-from runtime.errors import NotExistError
+from runtime.errors import NotExistError, PyruncError
 from runtime.state import status as status_mod
 from runtime.state.store import CONFIG, STATE, Lock, Store, read_json, write_json
+
+# The fields the runtime reads back, and their types: anything else means the file
+# was damaged (or written by something else) and is one clear error, not a crash.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "pid": (int,), "pid_start": (int, type(None)), "creating": (bool,), "creator": (dict,),
+    "cgroup": (dict,), "annotations": (dict,), "bundle": (str,), "rootfs": (str,),
+    "created": (str,), "owner": (str,),
+}
+
+
+def check_state(state: object) -> None:
+    if not isinstance(state, dict):
+        raise PyruncError("state.json of container is damaged: not a JSON object")
+    for key, kinds in _FIELDS.items():
+        value = state.get(key)
+        if key in state and (not isinstance(value, kinds)
+                             or (isinstance(value, bool) and bool not in kinds)):
+            raise PyruncError(f"state.json of container is damaged: {key} is {value!r}")
+    creator = state.get("creator") or {}
+    if not isinstance(creator.get("pid", 0), int) or not isinstance(
+            creator.get("start"), (int, type(None))):
+        raise PyruncError(f"state.json of container is damaged: creator is {creator!r}")
 
 
 class Container:
@@ -23,6 +45,7 @@ class Container:
         if not os.path.isdir(c.dir):
             raise NotExistError()
         c.state = read_json(c.dir, STATE)
+        check_state(c.state)
         return c
 
     def lock(self) -> Lock:

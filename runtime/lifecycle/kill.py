@@ -39,7 +39,10 @@ def signal_all(c: Container, sig: int) -> None:
         return
     from runtime.cgroups import from_state
 
-    mgr = from_state(cg)
+    try:
+        mgr = from_state(cg)
+    except Exception as e:  # noqa: BLE001 - a damaged record: one line, not a crash
+        raise PyruncError(f"cgroup state of container {c.id} is damaged: {e}") from None
     for pid in mgr.pids():
         try:
             os.kill(pid, sig)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.robustness.leftovers import assert_no_bug_output, assert_one_clear_line
 
@@ -86,3 +89,48 @@ def test_stray_entries_in_root(rt, bundle):
     for cid in ("afile", "emptydir", "bad id", "missing"):
         assert_one_clear_line(rt("state", cid))
     rt("delete", "--force", bundle.id, check=True)
+
+
+# Generated state documents. Never a well-formed pid, creator or cgroup record: a
+# plausible one names host processes and cgroups that delete --force would kill.
+_JSON = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+_NOT_INT = st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8) \
+    | st.lists(st.integers(), max_size=2)
+_STATE_DOCS = st.one_of(
+    _JSON.filter(lambda v: not isinstance(v, dict)),
+    st.fixed_dictionaries({}, optional={
+        "id": _JSON, "pid": _NOT_INT, "pid_start": _NOT_INT, "creating": _JSON,
+        "creator": _NOT_INT, "cgroup": _NOT_INT, "annotations": _JSON, "bundle": _JSON,
+        "rootfs": _JSON, "created": _JSON, "owner": _JSON}),
+)
+
+
+def test_fuzz_state_documents(rt):
+    os.makedirs(rt.root)
+    seen = {"refused": 0, "answered": 0}
+
+    @settings(max_examples=int(os.environ.get("PYRUNC_FUZZ_EXAMPLES", "0")) or 30,
+              deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(_STATE_DOCS)
+    def run(doc):
+        cid = f"gen-{uuid.uuid4().hex[:8]}"
+        os.mkdir(os.path.join(rt.root, cid))
+        with open(os.path.join(rt.root, cid, "state.json"), "w") as f:
+            json.dump(doc, f)
+        for args in (("state", cid), ("kill", cid, "KILL"), ("delete", "--force", cid)):
+            p = rt(*args)
+            assert_no_bug_output(p)
+            if p.returncode != 0:
+                assert_one_clear_line(p)
+                seen["refused"] += 1
+            else:
+                seen["answered"] += 1
+        remove = os.path.join(rt.root, cid)
+        if os.path.isdir(remove):
+            os.remove(os.path.join(remove, "state.json"))
+            os.rmdir(remove)
+
+    run()
+    print(f"state documents: {seen}")

@@ -87,6 +87,25 @@ def test_create_killed_at_random_points(rt, make_bundle, cgroup_parent, tmp_path
     print(f"create killed {rounds} times: {seen}")
 
 
+def test_run_detached_killed_at_random_points(rt, make_bundle, cgroup_parent, tmp_path):
+    """`run -d` is create and start in one process: killed anywhere in it, the
+    container is stopped, created or running, and delete --force removes it."""
+    rng = random.Random(int(os.environ.get("PYRUNC_CRASH_SEED", "1")) + 100)
+    rounds = int(os.environ.get("PYRUNC_CRASH_ROUNDS", "25")) // 2
+    seen: dict[str, int] = {}
+    for i in range(rounds):
+        b = make_bundle(f"rund{i}")
+        b.args("/bin/sleep", "100")
+        proc = spawn(rt, "run", "-d", "-b", b.path, b.id, logdir=str(tmp_path))
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.kill()
+        proc.wait(timeout=20)
+        status = _state_or_gone(rt, b.id, ("stopped", "created", "running"))
+        seen[status] = seen.get(status, 0) + 1
+        _force_delete_leaves_nothing(rt, b, cgroup_parent)
+    print(f"run -d killed {rounds} times: {seen}")
+
+
 def test_create_killed_after_state_dir_appears(rt, bundle, cgroup_parent, tmp_path):
     """The earliest window: the directory exists, state.json may not yet."""
     bundle.args("/bin/sleep", "100")

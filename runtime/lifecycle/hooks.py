@@ -107,7 +107,7 @@ def _read_back(fd: int) -> str:
     return data.decode(errors="replace")
 
 
-_STEPS = {}
+_STEPS: dict[int, str] = {}
 
 
 def _step_names() -> dict[int, str]:
@@ -191,7 +191,7 @@ def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | Non
         os.close(err_w)
         err_w = -1
         if pid < 0:
-            raise HookError(f"start {path}: {os.strerror(-pid)}")
+            raise HookError(f"start {path}: {os.strerror(-pid).lower()}")
         timeout = hook.get("timeout")
         code = _wait(pid, float(timeout) if timeout else None, _joins_pid_ns(ns_pid, nstypes))
         try:

@@ -151,6 +151,38 @@ def test_cve_2019_16884_proc_mount_on_a_file_is_refused(rt, bundle, cgroup_paren
     assert found(rt.root, bundle.id, cgroup_parent, bundle.path) == []
 
 
+# -- CVE-2019-19921 / CVE-2023-27561: bind mounts over /proc ---------------------------
+
+_OVER_PROC_GAP = pytest.mark.xfail(
+    is_pyrunc(), strict=True,
+    reason="runtime/process/mounts.py accepts a bind mount at or under /proc; runc refuses "
+           "it (checkProcMount) except for the lxcfs files, so that the runtime's own later "
+           "writes under /proc (LSM labels, sysctls, masking) cannot land in a fake file")
+
+
+@pytest.mark.parametrize("dest", ["/proc", "/proc/sys", "/proc/sys/kernel", "/proc/self/attr"])
+@_OVER_PROC_GAP
+def test_cve_2019_19921_bind_over_proc_is_refused(rt, bundle, cgroup_parent, tmp_path, dest):
+    src = tmp_path / "fake-proc"
+    src.mkdir()
+    bundle.config["mounts"].append({"destination": dest, "type": "bind", "source": str(src),
+                                    "options": ["bind"]})
+    p = _run(rt, bundle, "true")
+    assert_one_clear_line(p)
+    assert found(rt.root, bundle.id, cgroup_parent, bundle.path) == []
+
+
+def test_lxcfs_style_bind_over_a_proc_file_is_allowed(rt, bundle, tmp_path):
+    """The control, and runc's exception: lxcfs binds files like /proc/uptime."""
+    src = tmp_path / "uptime"
+    src.write_text("12345.67 0.00\n")
+    bundle.config["mounts"].append({"destination": "/proc/uptime", "type": "bind",
+                                    "source": str(src), "options": ["bind"]})
+    p = _run(rt, bundle, "cat /proc/uptime")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "12345.67 0.00\n"
+
+
 # -- CVE-2025-31133: masking with a /dev/null that is not the null device ---------------
 
 def test_cve_2025_31133_masking_uses_only_a_real_dev_null(rt, bundle, cgroup_parent, tmp_path):

@@ -74,7 +74,8 @@ class Runtime:
         timeout: float = DEFAULT_TIMEOUT,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        self.path = path
+        # A relative path would break once a check runs the runtime from elsewhere.
+        self.path = os.path.abspath(path) if os.sep in path else path
         self.root = root
         self.timeout = timeout
         self.env = dict(env) if env is not None else dict(os.environ)

@@ -69,6 +69,8 @@ class Creation:
         process = config.get("process")
         if not process or not process.get("args"):
             raise PyruncError("process.args must be set in config.json to create a container")
+        if not (process.get("cwd") or "/").startswith("/"):
+            raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
         if self.console_fd < 0:
             terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
         activation = stdio.listen_fds()

@@ -31,8 +31,6 @@ def device_list(config: dict) -> list[dict]:
     for d in configured:
         if d.get("type") not in _TYPES:
             raise PyruncError(f"device {d.get('path')}: unknown device type {d.get('type')!r}")
-        if not str(d.get("path", "")).startswith("/dev/"):
-            raise PyruncError(f"device {d.get('path')}: path must be under /dev")
         out.append(d)
     return out
 
@@ -41,7 +39,7 @@ def add_devices(plan: Plan, config: dict, userns: bool) -> None:
     for d in device_list(config):
         path = d["path"]
         parent = os.path.dirname(path)
-        if parent != "/dev":
+        if parent not in ("/", "/dev"):
             plan.add(lib.OP_MKDIR_IN_ROOT, f"create {parent}", s=(parent,), n=(0o755,))
         if userns:
             # mknod is refused in a user namespace: bind the host's node, like runc.

@@ -37,12 +37,12 @@ class InitOptions:
         self.seccomp_flags = seccomp_flags
         self.seccomp_notify = seccomp_notify
         self.cgroup_mount = cgroup_mount
+        self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
         self.console_fd = console_fd      # console socket: process.terminal's pty goes there
         self.console_relayed = console_relayed  # ... to pyrunc's own foreground relay
         self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
         # False when stdio is the caller's own (foreground, no terminal): never chown it.
         self.fix_stdio = fix_stdio
-        self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
 
 
 def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
@@ -51,7 +51,9 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     # A time namespace's offsets can only be set before a process is in it: the
     # init unshares it (its children and its own execve enter it) and the
     # runtime writes the offsets at the "cgroups" sync.  clone() would enter it.
-    plan.clone_flags = ns.clone_flags & ~lib.CLONE_NEWTIME
+    # Likewise a cgroup namespace is entered only once the runtime has put the
+    # init in its cgroups, so that those are its root (as runc's nsexec).
+    plan.clone_flags = ns.clone_flags & ~(lib.CLONE_NEWTIME | lib.CLONE_NEWCGROUP)
     linux = config.get("linux") or {}
     process = config["process"]
 
@@ -69,6 +71,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if "user" in ns.new:
         plan.add(lib.OP_SETRESGID, "become root in the user namespace (gid)", n=(0,))
         plan.add(lib.OP_SETRESUID, "become root in the user namespace (uid)", n=(0,))
+    if "cgroup" in ns.new:
+        plan.add(lib.OP_UNSHARE, "unshare the cgroup namespace", flags=lib.CLONE_NEWCGROUP)
     plan.add(lib.OP_SETSID, "setsid")
     if "network" in ns.new:
         plan.add(lib.OP_LOOPBACK_UP, "bring up the loopback interface")

@@ -33,10 +33,18 @@ int op_mknod_in_root(struct child_ctx *ctx, const struct pyrunc_op *op)
     if (dir < 0)
         return op_fail(ctx, "open parent of device %s", op->s[0]);
     int r = mknodat(dir, base, (mode_t)op->n[0], (dev_t)op->n[1]);
-    if (r < 0 && errno == EEXIST)
-        r = 0;
-    else if (r < 0)
+    if (r < 0 && errno == EEXIST) {
+        /* Only the very same device may already be there (the spec's MUST). */
+        struct stat st;
+        if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (st.st_mode & S_IFMT) == ((mode_t)op->n[0] & S_IFMT) &&
+            (S_ISFIFO(st.st_mode) || st.st_rdev == (dev_t)op->n[1]))
+            r = 0;
+        else
+            op_fail(ctx, "create device %s: a different file exists there", op->s[0]);
+    } else if (r < 0) {
         op_fail(ctx, "mknod %s", op->s[0]);
+    }
     /* mknod is subject to the umask: set the configured mode exactly. */
     if (r == 0 && fchmodat(dir, base, (mode_t)op->n[0] & 07777, 0) < 0)
         r = op_fail(ctx, "chmod device %s", op->s[0]);

@@ -252,10 +252,8 @@ class Creation:
 
 def _listen(path: str) -> int:
     from runtime.native import lib
-    from runtime.state.sockpath import reachable
 
-    with reachable(path) as short:
-        fd = lib.pyrunc_listen_unix(short.encode())
+    fd = lib.pyrunc_listen_unix(path.encode())
     if fd < 0:
         raise PyruncError(f"listen on {path}: {os.strerror(-fd)}")
     return fd

@@ -8,8 +8,8 @@ size kept in step), as runc does.
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's enums cost ~3 ms
 import os
-import signal
 
 from runtime.errors import PyruncError
 

@@ -24,10 +24,8 @@ def start(ctx, container_id: str) -> None:
         config = c.config()
         sock = os.path.join(c.dir, START_SOCKET)
         from runtime.native import lib
-        from runtime.state.sockpath import reachable
 
-        with reachable(sock) as short:
-            fd = lib.pyrunc_connect_unix(short.encode())
+        fd = lib.pyrunc_connect_unix(sock.encode())
         if fd < 0:
             raise PyruncError("cannot start a container that has stopped")
         bundle = c.state.get("bundle", "")
@@ -87,7 +85,7 @@ def _start_container_hooks(c: Container, config: dict) -> None:
 
 def _stop(c: Container) -> None:
     """Kill the init and whatever else is in the container; wait for the init."""
-    import signal
+    import _signal as signal
 
     from runtime.lifecycle.kill import signal_all
     from runtime.lifecycle.process_wait import open_pidfd, wait_exit

@@ -54,18 +54,12 @@ def check_terminal(terminal: bool, detach: bool, console_socket: str) -> None:
 # -- the runtime side: client sockets (--console-socket, --pidfd-socket) ------------------
 def connect(path: str) -> int:
     """Connect to a client's console (or pidfd) socket; returns the connected fd."""
-    import socket
+    from runtime.native import lib
 
-    from runtime.state.sockpath import reachable
-
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with reachable(os.path.abspath(path)) as where:
-            s.connect(where)
-    except OSError as e:
-        s.close()
-        raise PyruncError(f"dial unix {path}: connect: {_strerror(e)}") from None
-    return s.detach()
+    fd = lib.pyrunc_connect_unix(os.path.abspath(path).encode())
+    if fd < 0:
+        raise PyruncError(f"dial unix {path}: connect: {os.strerror(-fd).lower()}")
+    return fd
 
 
 def send_fd(sock_fd: int, fd: int, payload: bytes) -> None:

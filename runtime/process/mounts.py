@@ -29,6 +29,28 @@ def bind_source(m: dict, bundle: str) -> str:
     return src if os.path.isabs(src) else os.path.join(bundle, src)
 
 
+# Files under /proc that may be bind-mounted over (lxcfs does), as runc allows.
+_PROC_FILES = frozenset((
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+))
+
+
+def check_proc_destination(dest: str, fstype: str, bind: bool) -> None:
+    """Nothing but procfs at /proc, and only lxcfs-style files under it (runc's
+    checkProcMount): the runtime's own later writes there (sysctls, masking, LSM
+    labels) must not land in files a bundle supplied (CVE-2019-19921 class)."""
+    clean = os.path.normpath(dest)
+    if clean != "/proc" and not clean.startswith("/proc/"):
+        return
+    if clean == "/proc" and fstype == "proc" and not bind:
+        return
+    if clean in _PROC_FILES:
+        return
+    raise PyruncError(f"{dest!r} cannot be mounted because it is inside /proc")
+
+
 def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -> None:
     """idmap: an idmap.IdmapTrees, for mounts asking for an idmapping."""
     dest = m.get("destination") or ""
@@ -38,6 +60,7 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -
         dest = "/" + dest  # runc treats a relative destination as relative to /
     flags, propagation, data = mount_options.parse(m.get("options") or [])
     fstype = m.get("type") or ""
+    check_proc_destination(dest, fstype, is_bind(m))
     idmapped = idmap is not None and idmap.wanted(m)
     if idmapped and not is_bind(m):
         raise PyruncError(f"mount {dest}: idmapped mounts are supported for bind mounts only")

@@ -153,15 +153,7 @@ def test_cve_2019_16884_proc_mount_on_a_file_is_refused(rt, bundle, cgroup_paren
 
 # -- CVE-2019-19921 / CVE-2023-27561: bind mounts over /proc ---------------------------
 
-_OVER_PROC_GAP = pytest.mark.xfail(
-    is_pyrunc(), strict=True,
-    reason="runtime/process/mounts.py accepts a bind mount at or under /proc; runc refuses "
-           "it (checkProcMount) except for the lxcfs files, so that the runtime's own later "
-           "writes under /proc (LSM labels, sysctls, masking) cannot land in a fake file")
-
-
 @pytest.mark.parametrize("dest", ["/proc", "/proc/sys", "/proc/sys/kernel", "/proc/self/attr"])
-@_OVER_PROC_GAP
 def test_cve_2019_19921_bind_over_proc_is_refused(rt, bundle, cgroup_parent, tmp_path, dest):
     src = tmp_path / "fake-proc"
     src.mkdir()

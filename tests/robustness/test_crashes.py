@@ -181,11 +181,6 @@ def test_delete_force_not_blocked_by_the_hook_of_a_killed_start(rt, bundle, cgro
         kill_hook(mark)
 
 
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
-                   reason="the waiter hook_spawn.c forks to join the pid namespace keeps the "
-                   "killed start's flock on the state dir (fds are inherited across fork): "
-                   "commands that lock (pause, resume, delete without --force) block until "
-                   "the hook ends; the child should close every fd it does not need")
 def test_lock_is_free_after_start_is_killed_in_a_container_hook(rt, bundle, tmp_path):
     mark = str(tmp_path / "hook.pid")
     bundle.config["hooks"] = {"startContainer": [sleeping_hook(mark, seconds=120)]}

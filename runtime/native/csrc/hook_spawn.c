@@ -59,12 +59,6 @@ static void enter_cgroups(const struct pyrunc_hook *h, int fds[])
     }
 }
 
-static void close_all(int fds[])
-{
-    for (int i = 0; fds[i] >= 0; i++)
-        close(fds[i]);
-}
-
 /* The waiter of a hook in a joined pid namespace: the runtime's SIGTERM (the
  * timeout) kills the hook, which the waiter then reaps.  Killing the waiter
  * instead would hand the hook to the host's init, which may be slow to reap it,
@@ -183,7 +177,11 @@ pid_t pyrunc_spawn_hook(const struct pyrunc_hook *h)
         hook_exec(h, 1);
     }
     hook_pid = inner;
-    close_all(cgroups);
+    /* The waiter never execs: drop every fd of the runtime it inherited (a
+     * killed `start` would otherwise leave its lock on the state dir held). */
+    if (h->err_fd > 3)
+        syscall(SYS_close_range, 3U, (unsigned int)h->err_fd - 1, 0U);
+    syscall(SYS_close_range, (unsigned int)h->err_fd + 1, ~0U, 0U);
     sigprocmask(SIG_SETMASK, &old, NULL);
     int status;
     while (waitpid(inner, &status, 0) < 0)

@@ -80,11 +80,24 @@ def _kill_and_wait(c: Container) -> None:
         # Every other process too (they survive the init without a pid namespace),
         # and a frozen cgroup is thawed so that the kills land.
         signal_all(c, signal.SIGKILL)
-        if fd >= 0 and not wait_exit(fd, 10):
+        if fd >= 0 and not _wait_dead(c, fd, 10):
             raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def _wait_dead(c: Container, pidfd: int, timeout: float) -> bool:
+    """Wait for the init to die; a `pause` racing us can freeze it again after our
+    thaw, and a frozen process never dies, so keep thawing and killing."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not wait_exit(pidfd, 0.1):
+        if time.monotonic() > deadline:
+            return False
+        signal_all(c, signal.SIGKILL)
+    return True
 
 
 def destroy(c: Container) -> None:

@@ -49,8 +49,9 @@ def signal_all(c: Container, sig: int) -> None:
         except ProcessLookupError:
             pass
     if sig == signal.SIGKILL:
+        # Thaw unconditionally: a freeze still in progress (FREEZING) is not
+        # "frozen" yet, and a frozen process never gets to die.
         try:
-            if mgr.is_frozen():
-                mgr.thaw()
+            mgr.thaw()
         except Exception:  # noqa: BLE001 - best effort, like runc
             pass

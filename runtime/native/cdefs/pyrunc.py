@@ -57,8 +57,6 @@ int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
 int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);
 int pyrunc_listen_unix(const char *path);
 int pyrunc_connect_unix(const char *path);
-pid_t pyrunc_spawn_in_ns(pid_t target, int nstypes, const char *path, char *const argv[],
-                         char *const envp[], int stdin_fd);
 
 struct pyrunc_hook {
     pid_t ns_pid;

@@ -13,7 +13,6 @@ with a terminal it relays the pty to its own terminal.
 from __future__ import annotations
 
 import errno
-import json
 import os
 
 from runtime.errors import PyruncError
@@ -23,6 +22,7 @@ from runtime.process import exec_plan, lsm, parent, stdio, terminal
 from runtime.process.namespaces import JOIN_ORDER, KINDS, Namespaces
 from runtime.state.status import start_time
 from runtime.state.store import Store
+from spec.jsonio import loads
 
 
 class ExecRequest:
@@ -44,7 +44,7 @@ class ExecRequest:
 def process_from_file(path: str) -> dict:
     try:
         with open(path, "rb") as f:
-            process = json.load(f)
+            process = loads(f.read())
     except OSError as e:
         raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
     except ValueError as e:

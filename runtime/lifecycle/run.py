@@ -141,10 +141,10 @@ def _run_with_terminal(ctx, container_id: str, opts: dict) -> int:
 
 def _wants_terminal(bundle: str) -> bool:
     """process.terminal of the bundle's config (create reports a broken config)."""
-    import json
+    from spec.jsonio import loads
 
     try:
         with open(os.path.join(bundle or ".", "config.json"), "rb") as f:
-            return bool((json.load(f).get("process") or {}).get("terminal"))
+            return bool((loads(f.read()).get("process") or {}).get("terminal"))
     except (OSError, ValueError, AttributeError):
         return False

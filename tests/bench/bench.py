@@ -44,6 +44,7 @@ def make_bundle(base: str) -> str:
     cfg = default_config()
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = ["/bin/true"]
+    cfg["ociVersion"] = "1.0.2"  # crun 1.8.1 refuses versions newer than it knows
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(cfg, f)
     return bundle
@@ -74,7 +75,24 @@ def bind_hugetlb_for_crun() -> bool:
 
 
 def release_hugetlb() -> None:
-    subprocess.run(["umount", HUGETLB_V1], check=False)
+    """Unmount hugetlb so that cgroup2 gets it back.  The kernel keeps an unmounted
+    v1 hierarchy alive (invisible) while it is busy, so check and retry."""
+    for _ in range(5):
+        for dirpath, _dirs, _files in sorted(os.walk(HUGETLB_V1), key=lambda t: -len(t[0])):
+            if dirpath != HUGETLB_V1:
+                try:
+                    os.rmdir(dirpath)
+                except OSError:
+                    pass
+        subprocess.run(["umount", HUGETLB_V1], check=False)
+        time.sleep(2)
+        with open("/sys/fs/cgroup/unified/cgroup.controllers") as f:
+            if "hugetlb" in f.read().split():
+                break
+        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1],
+                       check=False)
+    else:
+        print("bench: hugetlb did not return to cgroup2", file=sys.stderr)
     try:
         os.rmdir(HUGETLB_V1)
     except OSError:

@@ -43,6 +43,16 @@ def loads(data: str | bytes) -> object:
         obj, end = _scan(doc, start)
     except StopIteration as e:
         raise _error("Expecting value", doc, e.value) from None
+    except SystemError:
+        # Python 3.11's _json builds its error from json.decoder only if that is
+        # already imported; otherwise it fails without an exception.  Bad input is
+        # rare: import it then, and scan again for the real error.
+        import json.decoder  # noqa: F401
+
+        try:
+            obj, end = _scan(doc, start)
+        except StopIteration as e:
+            raise _error("Expecting value", doc, e.value) from None
     rest = len(doc) - len(doc[end:].lstrip(_WS))
     if rest != len(doc):
         raise _error("Extra data", doc, rest)

@@ -9,8 +9,7 @@ import os
 from runtime.errors import NotExistError, PyruncError
 from runtime.lifecycle import hooks
 from runtime.lifecycle.container import Container
-from runtime.lifecycle.kill import signal_all
-from runtime.lifecycle.process_wait import open_pidfd, wait_exit
+from runtime.lifecycle.kill import kill_and_wait
 from runtime.log import log
 from runtime.state.store import Store, remove_dir
 
@@ -70,34 +69,8 @@ def _kill_and_wait(c: Container) -> None:
             os.kill(creator, signal.SIGKILL)
         except OSError:
             pass
-    fd = open_pidfd(c.pid, c.state.get("pid_start")) if c.pid else -1
-    try:
-        if fd >= 0:
-            try:
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        # Every other process too (they survive the init without a pid namespace),
-        # and a frozen cgroup is thawed so that the kills land.
-        signal_all(c, signal.SIGKILL)
-        if fd >= 0 and not _wait_dead(c, fd, 10):
-            raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def _wait_dead(c: Container, pidfd: int, timeout: float) -> bool:
-    """Wait for the init to die; a `pause` racing us can freeze it again after our
-    thaw, and a frozen process never dies, so keep thawing and killing."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not wait_exit(pidfd, 0.1):
-        if time.monotonic() > deadline:
-            return False
-        signal_all(c, signal.SIGKILL)
-    return True
+    if not kill_and_wait(c, 10):
+        raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
 
 
 def destroy(c: Container) -> None:

@@ -7,7 +7,7 @@ import os
 
 from runtime.errors import PyruncError
 from runtime.lifecycle.container import Container
-from runtime.lifecycle.process_wait import open_pidfd
+from runtime.lifecycle.process_wait import open_pidfd, wait_exit
 from runtime.state.store import Store
 
 
@@ -55,3 +55,34 @@ def signal_all(c: Container, sig: int) -> None:
             mgr.thaw()
         except Exception:  # noqa: BLE001 - best effort, like runc
             pass
+
+
+def kill_and_wait(c: Container, timeout: float) -> bool:
+    """SIGKILL the init and every other process of the container (they survive the
+    init without a pid namespace), thawing a frozen cgroup so that the kills land;
+    wait for the init.  False if it is still alive after `timeout` seconds."""
+    fd = open_pidfd(c.pid, c.state.get("pid_start")) if c.pid else -1
+    try:
+        if fd >= 0:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        signal_all(c, signal.SIGKILL)
+        return fd < 0 or _wait_dead(c, fd, timeout)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _wait_dead(c: Container, pidfd: int, timeout: float) -> bool:
+    """A `pause` racing us can freeze the init again after our thaw, and a frozen
+    process never dies: keep thawing and killing until it is gone."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not wait_exit(pidfd, 0.1):
+        if time.monotonic() > deadline:
+            return False
+        signal_all(c, signal.SIGKILL)
+    return True

@@ -85,21 +85,6 @@ def _start_container_hooks(c: Container, config: dict) -> None:
 
 def _stop(c: Container) -> None:
     """Kill the init and whatever else is in the container; wait for the init."""
-    import _signal as signal
+    from runtime.lifecycle.kill import kill_and_wait
 
-    from runtime.lifecycle.kill import signal_all
-    from runtime.lifecycle.process_wait import open_pidfd, wait_exit
-
-    fd = open_pidfd(c.pid, c.state.get("pid_start"))
-    try:
-        if fd >= 0:
-            try:
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        signal_all(c, signal.SIGKILL)
-        if fd >= 0:
-            wait_exit(fd, 10)
-    finally:
-        if fd >= 0:
-            os.close(fd)
+    kill_and_wait(c, 10)

@@ -10,3 +10,11 @@ class NotExistError(PyruncError):
 
     def __init__(self, msg: str = "container does not exist") -> None:
         super().__init__(msg)
+
+
+class ChildError(PyruncError):
+    """A container process failed at a step of its native plan (errno kept)."""
+
+    def __init__(self, msg: str, err: int) -> None:
+        super().__init__(msg)
+        self.errno = err

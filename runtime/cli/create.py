@@ -21,9 +21,8 @@ FLAGS = (
 def create_with_prefix(command: str, ctx, opts: dict, container_id: str, **extra) -> int:
     """Run create; errors carry runc's '<cmd> failed: ...' prefix.  `extra` goes to
     create() as it is (a foreground `run`'s console_fd)."""
-    from runtime.errors import PyruncError
+    from runtime.errors import ChildError, PyruncError
     from runtime.lifecycle.create import create
-    from runtime.native.channel import ChildError
 
     try:
         return create(ctx, container_id, opts["bundle"], pid_file=opts["pid_file"],

@@ -42,8 +42,7 @@ EXEC_FAILED = 255
 
 def run(ctx, opts: dict, args: list[str]) -> int:
     import runtime.log as logmod
-    from runtime.errors import PyruncError
-    from runtime.native.channel import ChildError
+    from runtime.errors import ChildError, PyruncError
 
     try:
         return _exec(ctx, opts, args)

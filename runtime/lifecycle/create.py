@@ -15,11 +15,13 @@ from runtime import SPEC_VERSION
 from runtime.errors import PyruncError
 from runtime.lifecycle import hooks
 from runtime.log import log
-from runtime.process import init_plan, parent, security, stdio, terminal
-from runtime.process.cgroup_mount import make_handler
-from runtime.process.namespaces import KINDS, Namespaces
+from runtime.process import stdio
 from runtime.state.status import start_time
 from runtime.state.store import CONFIG, START_SOCKET, Store, remove_dir, validate_id, write_json
+
+TYPE_CHECKING = False  # typing costs ~7 ms of imports
+if TYPE_CHECKING:
+    from runtime.process.namespaces import Namespaces
 
 
 def load_bundle_config(bundle: str) -> dict:
@@ -54,6 +56,7 @@ class Creation:
         self.chown_stdio = chown_stdio    # False: stdio is a foreground caller's own
         self.dir = ""
         self.cgroup = None
+        self.warmup = None
         self.channel = None
         self.pid = 0
         self.state: dict = {}
@@ -71,19 +74,12 @@ class Creation:
             raise PyruncError("process.args must be set in config.json to create a container")
         if not (process.get("cwd") or "/").startswith("/"):
             raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
-        if self.console_fd < 0:
-            terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
-        activation = stdio.listen_fds()
-        stdio.check_preserved(3 + activation, self.preserve_fds)
-        rootfs = init_plan.rootfs_path(config, self.bundle)
-        if not os.path.isdir(rootfs):
-            raise PyruncError(f"rootfs ({rootfs}) does not exist")
-        ns = Namespaces(config)
-        self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
-        from runtime.process import preflight
+        root = (config.get("root") or {}).get("path") or "rootfs"
+        rootfs = os.path.realpath(os.path.join(self.bundle, root))
 
-        preflight.check(config, ns)
-
+        # The cgroups come first, so that the kernel's slow first migration
+        # (cgroups/warmup.py) overlaps the imports and checks below.  Anything
+        # refused from here on is rolled back.
         self.dir = Store(self.ctx.root).create_dir(self.id)
         me = os.getpid()
         self.state = {
@@ -95,6 +91,20 @@ class Creation:
         write_json(self.dir, CONFIG, config)
         self._save()
         self._create_cgroups(config)
+
+        from runtime.process import init_plan, preflight, security, terminal
+        from runtime.process.cgroup_mount import make_handler
+        from runtime.process.namespaces import Namespaces
+
+        if self.console_fd < 0:
+            terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
+        activation = stdio.listen_fds()
+        stdio.check_preserved(3 + activation, self.preserve_fds)
+        if not os.path.isdir(rootfs):
+            raise PyruncError(f"rootfs ({rootfs}) does not exist")
+        ns = Namespaces(config)
+        self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
+        preflight.check(config, ns)
 
         console = self.console_fd
         if console < 0 and process.get("terminal"):
@@ -148,11 +158,20 @@ class Creation:
                             rootless=self.ctx.rootless == "true")
         self.cgroup = mgr
         mgr.create()
+        from runtime.cgroups import warmup
+
+        self.warmup = warmup.start(mgr)
         self.state["cgroup"] = mgr.to_state()
         self._save()
+        # Limits before the init joins (runc sets them after): limit files need no
+        # cgroup lock, so writing them overlaps the warm-up, and the init is
+        # limited from its first instruction in the container's cgroups.
+        self._set_resources(linux)
 
     def _drive(self, config: dict, ns: Namespaces) -> None:
         """Answer the child's sync points until it waits for `start`."""
+        from runtime.process import parent
+
         linux = config.get("linux") or {}
         process = config["process"]
         assert self.channel is not None and self.cgroup is not None
@@ -167,6 +186,8 @@ class Creation:
                     continue
                 if name == "cgroups":
                     self.cgroup.apply(self.pid)
+                    if self.warmup is not None:
+                        self.warmup.stop()
                     if "user" in ns.new:
                         parent.write_id_mappings(self.pid, linux)
                     if "time" in ns.new:
@@ -209,6 +230,8 @@ class Creation:
         st = hooks.state(self.id, "creating", self.pid, self.bundle, self.state.get("annotations"))
         hooks.run("prestart", config, st, cwd=self.bundle)
         hooks.run("createRuntime", config, st, cwd=self.bundle)
+        from runtime.process.namespaces import KINDS
+
         nstypes = 0
         for kind in ns.new | set(ns.joined):
             nstypes |= KINDS[kind][0]
@@ -236,6 +259,8 @@ class Creation:
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
+        if self.warmup is not None:
+            self.warmup.stop()
         if self.cgroup is not None:
             try:
                 self.cgroup.destroy()

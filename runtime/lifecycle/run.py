@@ -64,11 +64,14 @@ def wait_status(pid: int) -> int:
 
 def run_container(ctx, container_id: str, opts: dict) -> int:
     from runtime.cli.create import create_with_prefix
-    from runtime.lifecycle.delete import delete
-    from runtime.lifecycle.start import start
 
+    # start and delete are imported after create: create starts the kernel's
+    # slow first cgroup migration early and overlaps it with imports.
     if opts["detach"]:
         create_with_prefix("run", ctx, opts, container_id)
+        from runtime.lifecycle.delete import delete
+        from runtime.lifecycle.start import start
+
         try:
             start(ctx, container_id)
         except PyruncError:
@@ -85,6 +88,9 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     with Foreground() as fg:
         # Our stdio is the caller's own: it is passed, never chowned.
         pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False)
+        from runtime.lifecycle.delete import delete
+        from runtime.lifecycle.start import start
+
         try:
             start(ctx, container_id)
         except PyruncError:

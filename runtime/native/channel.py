@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import os
 
-from runtime.errors import PyruncError
+from runtime.errors import ChildError, PyruncError
 from runtime.native import ffi, lib
 from runtime.native.plan import Plan
 
-
-class ChildError(PyruncError):
-    """The child failed at an operation of its plan."""
-
-    def __init__(self, msg: str, err: int) -> None:
-        super().__init__(msg)
-        self.errno = err
+__all__ = ["Channel", "ChildError"]
 
 
 class Channel:

@@ -78,9 +78,10 @@ int op_cap_ambient(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* A raw syscall, as setresuid in namespaces.c: glibc's wrapper waits for the parent's threads. */
 int op_setgroups(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
-    if (setgroups(op->len, (const gid_t *)op->data) < 0)
+    if (syscall(SYS_setgroups, op->len, (const gid_t *)op->data) < 0)
         return op_fail(ctx, "setgroups");
     return 0;
 }

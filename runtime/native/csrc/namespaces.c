@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pyrunc.h"
@@ -33,10 +34,13 @@ int op_setsid(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* Raw syscalls for the ids: glibc's wrappers signal every thread in its copy of
+ * the parent's thread list (a raw clone() keeps it) and wait forever for threads
+ * that do not exist in this process. */
 int op_setresuid(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
     uid_t u = (uid_t)op->n[0];
-    if (setresuid(u, u, u) < 0)
+    if (syscall(SYS_setresuid, u, u, u) < 0)
         return op_fail(ctx, "setresuid %u", u);
     return 0;
 }
@@ -44,7 +48,7 @@ int op_setresuid(struct child_ctx *ctx, const struct pyrunc_op *op)
 int op_setresgid(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
     gid_t g = (gid_t)op->n[0];
-    if (setresgid(g, g, g) < 0)
+    if (syscall(SYS_setresgid, g, g, g) < 0)
         return op_fail(ctx, "setresgid %u", g);
     return 0;
 }

@@ -7,7 +7,9 @@ json package is on the `create` path.
 import os
 
 from spec import jsonio
-from spec._config_validator import check_config, check_process
+
+# The generated validators are imported when first needed (~1 ms): `create` reads
+# the config first and validates it a little later (see runtime/lifecycle/create.py).
 
 
 class ConfigError(Exception):
@@ -19,6 +21,8 @@ class ConfigError(Exception):
 
 def validate_config(cfg: dict) -> None:
     """Raise ConfigError naming the first schema violation in cfg, e.g. at process.args."""
+    from spec._config_validator import check_config
+
     problem = check_config(cfg)
     if problem is not None:
         raise ConfigError(problem)
@@ -26,6 +30,8 @@ def validate_config(cfg: dict) -> None:
 
 def validate_process(proc: dict) -> None:
     """Raise ConfigError if proc is not a valid process object (as given to exec)."""
+    from spec._config_validator import check_process
+
     problem = check_process(proc)
     if problem is not None:
         raise ConfigError(problem)
@@ -33,17 +39,29 @@ def validate_process(proc: dict) -> None:
 
 def load_config(bundle_dir: str) -> dict:
     """Parse and validate <bundle_dir>/config.json; ConfigError says what is wrong."""
+    cfg = read_config(bundle_dir)
+    check_loaded(bundle_dir, cfg)
+    return cfg
+
+
+def read_config(bundle_dir: str) -> object:
+    """Parse <bundle_dir>/config.json, not yet validated (check_loaded does that)."""
     path = os.path.join(bundle_dir, "config.json")
     try:
-        cfg = _read_json(path)
+        return _read_json(path)
     except FileNotFoundError:
         if not os.path.isdir(bundle_dir):
             raise ConfigError(f"bundle {bundle_dir}: no such directory") from None
         raise ConfigError(f"JSON specification file {path} not found") from None
     except NotADirectoryError:
         raise ConfigError(f"bundle {bundle_dir}: not a directory") from None
-    _validated(path, cfg, check_config)
-    return cfg
+
+
+def check_loaded(bundle_dir: str, cfg: object) -> None:
+    """Validate what read_config returned; ConfigError names the first problem."""
+    from spec._config_validator import check_config
+
+    _validated(os.path.join(bundle_dir, "config.json"), cfg, check_config)
 
 
 def load_process(path: str) -> dict:
@@ -54,6 +72,8 @@ def load_process(path: str) -> dict:
         raise ConfigError(f"open {path}: no such file or directory") from None
     except NotADirectoryError:
         raise ConfigError(f"open {path}: not a directory") from None
+    from spec._config_validator import check_process
+
     _validated(path, proc, check_process)
     return proc
 

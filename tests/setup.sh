@@ -38,8 +38,8 @@ cat > .venv/bin/pyrunc <<EOF
 #!$PWD/.venv/bin/python3 -S
 import sys
 sys.path[0:0] = ["$PWD", "$site"]
-from runtime.cli import main
-sys.exit(main())
+from runtime.cli import entry
+entry()
 EOF
 # Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set (as on these machines)
 # every start would otherwise compile the sources again.

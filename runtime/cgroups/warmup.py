@@ -9,9 +9,11 @@ cgroups exist: a short-lived thread moves *itself* into one of them, blocking
 in the kernel (GIL released) while the main thread imports, builds the plan and
 spawns the init.  The init's own migration then finds the lock fast.
 
-Only v1 hierarchies have a per-thread ``tasks`` file, and only a directory we
-just created is used (empty, never frozen, no limits that bite a thread that
-only blocks); on cgroup2 there is nothing to do.  The thread exits right after.
+Only v1 hierarchies have a per-thread ``tasks`` file.  `create` uses a directory
+it just made (empty, never frozen); `exec` one of the container's cgroups but
+never its freezer; only hierarchies whose limits cannot bite a thread that only
+blocks.  On cgroup2 there is nothing to do.  The thread exits once the process
+has joined.
 """
 
 from __future__ import annotations
@@ -56,18 +58,27 @@ class Warmup:
         """End the thread and wait for it (before the cgroups may be removed)."""
         if self._stop.locked():
             self._stop.release()
-        self._done.acquire()
-        self._done.release()
+        # Bounded: a thread frozen by someone else's freezer write must not hang us.
+        if self._done.acquire(timeout=1.0):
+            self._done.release()
 
 
-def start(mgr) -> Warmup | None:
-    """Start the warm-up in a v1 directory ``mgr.create()`` just made, if any."""
-    paths = getattr(mgr, "paths", None)
-    if not paths:
-        return None
+def for_new(mgr) -> Warmup | None:
+    """For `create`: in a v1 directory ``mgr.create()`` just made, if any."""
     made = set(mgr.created)
-    for sub in _PREFERRED:
+    paths = getattr(mgr, "paths", None) or {}
+    return _start({key: path for key, path in paths.items() if path in made}, _PREFERRED)
+
+
+def for_exec(paths: dict[str, str]) -> Warmup | None:
+    """For `exec`: in one of the cgroups it joins, never the freezer (it may be frozen
+    under --ignore-paused)."""
+    return _start(paths, tuple(s for s in _PREFERRED if s != "freezer"))
+
+
+def _start(paths: dict[str, str], order: tuple[str, ...]) -> Warmup | None:
+    for sub in order:
         path = paths.get(sub)
-        if path and path in made:
+        if path:
             return Warmup(path)
     return None

@@ -137,5 +137,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The command's entry point: main(), then out without the interpreter's teardown
+    (~2 ms of module and object cleanup on every command).  Nothing of ours needs
+    it: no atexit handlers, no threads left, every file written with os.write or
+    closed; only Python's own stdio buffers are flushed here."""
+    import os
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a reader that went away: nothing left to tell it
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -25,12 +25,44 @@ if TYPE_CHECKING:
 
 
 def load_bundle_config(bundle: str) -> dict:
-    from spec.config import ConfigError, load_config
+    """config.json parsed and validated."""
+    config = read_bundle_config(bundle)
+    check_bundle_config(bundle, config)
+    return config
+
+
+def read_bundle_config(bundle: str) -> dict:
+    """config.json parsed; validated already unless early_fields_sane() holds."""
+    from spec.config import ConfigError, read_config
 
     try:
-        return load_config(bundle)
+        config = read_config(bundle)
+        if not early_fields_sane(config):
+            check_bundle_config(bundle, config)
     except ConfigError as e:
         raise PyruncError(str(e)) from None
+    return config  # type: ignore[return-value]
+
+
+def check_bundle_config(bundle: str, config: object) -> None:
+    from spec.config import ConfigError, check_loaded
+
+    try:
+        check_loaded(bundle, config)
+    except ConfigError as e:
+        raise PyruncError(str(e)) from None
+
+
+def early_fields_sane(config: object) -> bool:
+    """Whether the fields used before validation (the state and the cgroups, made
+    first so that cgroups/warmup.py starts early) have the types the schema says."""
+    if not isinstance(config, dict):
+        return False
+    linux, root = config.get("linux"), config.get("root")
+    return (isinstance(linux, (dict, type(None))) and isinstance(root, (dict, type(None)))
+            and isinstance((linux or {}).get("cgroupsPath"), (str, type(None)))
+            and isinstance((root or {}).get("path"), (str, type(None)))
+            and isinstance(config.get("annotations"), (dict, type(None))))
 
 
 def rfc3339_now() -> str:
@@ -67,14 +99,13 @@ class Creation:
     def run(self) -> int:
         validate_id(self.id)
         stdio.ensure_stdio()
-        config = load_bundle_config(self.bundle)
+        config = read_bundle_config(self.bundle)
         self.config = config
-        process = config.get("process")
-        if not process or not process.get("args"):
-            raise PyruncError("process.args must be set in config.json to create a container")
-        if not (process.get("cwd") or "/").startswith("/"):
-            raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
         root = (config.get("root") or {}).get("path") or "rootfs"
+        cgroups_path = (config.get("linux") or {}).get("cgroupsPath") or ""
+        for what, value in (("root.path", root), ("linux.cgroupsPath", cgroups_path)):
+            if "\0" in value:
+                raise PyruncError(f"invalid {what} {value!r}: it contains a NUL byte")
         rootfs = os.path.realpath(os.path.join(self.bundle, root))
 
         # The cgroups come first, so that the kernel's slow first migration
@@ -92,6 +123,12 @@ class Creation:
         self._save()
         self._create_cgroups(config)
 
+        check_bundle_config(self.bundle, config)
+        process = config.get("process")
+        if not process or not process.get("args"):
+            raise PyruncError("process.args must be set in config.json to create a container")
+        if not (process.get("cwd") or "/").startswith("/"):
+            raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
         from runtime.process import init_plan, preflight, security, terminal
         from runtime.process.cgroup_mount import make_handler
         from runtime.process.namespaces import Namespaces
@@ -160,7 +197,7 @@ class Creation:
         mgr.create()
         from runtime.cgroups import warmup
 
-        self.warmup = warmup.start(mgr)
+        self.warmup = warmup.for_new(mgr)
         self.state["cgroup"] = mgr.to_state()
         self._save()
         # Limits before the init joins (runc sets them after): limit files need no

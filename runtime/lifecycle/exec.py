@@ -169,6 +169,7 @@ class _Exec:
         self.fds: list[int] = []
         self.channel: Channel | None = None
         self.pid = 0                 # not 0 while the process is ours to kill on failure
+        self.warmup = None
 
     def start(self, rlimits: list, seccomp, cgroup_paths: dict[str, str],
               strict: set[str]) -> int:
@@ -189,6 +190,10 @@ class _Exec:
             # In the foreground without a terminal, stdio is the caller's own.
             chown_stdio=self.req.detach or tty, home=exec_plan.home_in_root(root, uid),
             relayed=tty and not self.req.detach))
+        from runtime.cgroups import warmup
+
+        # The kernel's slow first migration (cgroups/warmup.py) overlaps the spawn.
+        self.warmup = warmup.for_exec(cgroup_paths)
         with Foreground() as fg:
             self.channel = Channel(plan)
             try:
@@ -267,13 +272,17 @@ class _Exec:
         name, _ = self.channel.wait_sync()
         if name != "cgroups":
             raise PyruncError(f"unexpected sync point {name!r} of the exec process")
-        for key, path in paths.items():
-            try:
-                write_procs(path, self.pid)
-            except CgroupError as e:
-                if key in _BEST_EFFORT and key not in strict:
-                    continue
-                raise PyruncError(f"error adding pid {self.pid} to cgroups: {e}") from None
+        try:
+            for key, path in paths.items():
+                try:
+                    write_procs(path, self.pid)
+                except CgroupError as e:
+                    if key in _BEST_EFFORT and key not in strict:
+                        continue
+                    raise PyruncError(f"error adding pid {self.pid} to cgroups: {e}") from None
+        finally:
+            if self.warmup is not None:
+                self.warmup.stop()
 
     def _wait_exec(self, seccomp) -> None:
         """Read the sync socket until it closes: its close-on-exec end goes with execve.
@@ -320,6 +329,8 @@ class _Exec:
     def close(self) -> None:
         """A process that failed on its way to execve, or whose runtime failed after,
         is killed (runc's terminate); our fds are closed, the terminal restored."""
+        if self.warmup is not None:
+            self.warmup.stop()
         if self.pid:
             import signal
 

@@ -7,6 +7,7 @@ description of each operation for error messages.
 
 from __future__ import annotations
 
+from runtime.errors import PyruncError
 from runtime.native import ffi, lib
 
 
@@ -40,6 +41,8 @@ class Plan:
     def _cstr(self, value: str | None):
         if value is None:
             return ffi.NULL
+        if "\0" in value:  # C would silently cut the string there
+            raise PyruncError(f"invalid string {value!r}: it contains a NUL byte")
         obj = ffi.new("char[]", value.encode())
         self._keep.append(obj)
         return obj

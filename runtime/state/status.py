@@ -38,12 +38,9 @@ def status(state: dict, directory: str) -> str:
     if os.path.exists(os.path.join(directory, START_SOCKET)):
         return "created"
     cg = state.get("cgroup")
-    if cg:
-        from runtime.cgroups import from_state
+    if isinstance(cg, dict):
+        from runtime.cgroups.frozen import is_frozen
 
-        try:
-            if from_state(cg).is_frozen():
-                return "paused"
-        except Exception:  # noqa: BLE001 - a vanished cgroup means not paused
-            pass
+        if is_frozen(cg):
+            return "paused"
     return "running"

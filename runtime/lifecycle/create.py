@@ -124,6 +124,10 @@ class Creation:
         self._create_cgroups(config)
 
         check_bundle_config(self.bundle, config)
+        # Limits before the init joins (runc sets them after): limit files need no
+        # cgroup lock, so writing them overlaps the warm-up, and the init is
+        # limited from its first instruction in the container's cgroups.
+        self._set_resources(config.get("linux") or {})
         process = config.get("process")
         if not process or not process.get("args"):
             raise PyruncError("process.args must be set in config.json to create a container")
@@ -200,10 +204,6 @@ class Creation:
         self.warmup = warmup.for_new(mgr)
         self.state["cgroup"] = mgr.to_state()
         self._save()
-        # Limits before the init joins (runc sets them after): limit files need no
-        # cgroup lock, so writing them overlaps the warm-up, and the init is
-        # limited from its first instruction in the container's cgroups.
-        self._set_resources(linux)
 
     def _drive(self, config: dict, ns: Namespaces) -> None:
         """Answer the child's sync points until it waits for `start`."""

@@ -138,6 +138,11 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if opts.seccomp is not None and nnp and opts.seccomp_notify:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
+    if not joined:
+        # Until its execve the init is a clone of the runtime: a process `exec`ed into
+        # the created container must not open its /proc/<pid>/exe, the host's Python
+        # (CVE-2019-5736).  Joined namespaces made it non-dumpable in stage 1 already.
+        plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable until its exec", n=(0,))
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)
     if opts.seccomp is not None and nnp and not opts.seccomp_notify:

@@ -9,7 +9,9 @@ of handing the container the host's interpreter.
 
 Each test here fails with the trampoline switched off (OP_EXEC_SEALED executing
 the program directly), except test_the_final_exe_is_the_users_program, which
-guards that the trampoline leaves no trace in the program it runs.
+guards that the trampoline leaves no trace in the program it runs, and
+test_waiting_init_is_not_dumpable, which covers the time before `start` (the init
+is non-dumpable while it waits; it fails without that step).
 """
 
 from __future__ import annotations
@@ -180,6 +182,20 @@ def test_the_final_exe_is_the_users_program(rt, bundle):
     assert sorted(lines[1:]) == ["0", "1", "2", "3"]  # 3: ls's own directory
     running = Running.start(rt, bundle)
     assert running.ok("readlink /proc/self/exe").strip() == "/bin/busybox"
+
+
+def test_waiting_init_is_not_dumpable(rt, bundle):
+    """Before `start` the init is still a clone of the runtime: a process `exec`ed
+    into the created container must not reach the host's Python through
+    /proc/1/exe (nor the init's root or cwd)."""
+    bundle.args("/bin/true")
+    rt("create", "-b", bundle.path, bundle.id, check=True)
+    p = rt("exec", bundle.id, "/bin/sh", "-c",
+           "readlink /proc/1/exe; head -c 4 /proc/1/exe >/dev/null && echo READ")
+    assert p.returncode != 0
+    assert "python" not in p.stdout and "READ" not in p.stdout, p.stdout
+    assert "Permission denied" in p.stderr, p.stderr
+    rt("start", bundle.id, check=True)  # and it still starts
 
 
 def _without(profile: dict, name: str) -> dict:

@@ -28,7 +28,7 @@ def create_with_prefix(command: str, ctx, opts: dict, container_id: str, **extra
         return create(ctx, container_id, opts["bundle"], pid_file=opts["pid_file"],
                       console_socket=opts["console_socket"], no_pivot=opts["no_pivot"],
                       preserve_fds=opts["preserve_fds"], pidfd_socket=opts["pidfd_socket"],
-                      **extra)
+                      no_new_keyring=opts["no_new_keyring"], **extra)
     except ChildError as e:
         raise PyruncError(f"pyrunc {command} failed: unable to start container process: {e}")\
             from None

@@ -11,6 +11,8 @@ ARGS = (1, 1)
 FLAGS = CREATE_FLAGS + (
     Flag("detach", "d", kind=bool, help="detach from the container's process"),
     Flag("keep", kind=bool, help="do not delete the container after it exits"),
+    Flag("no-subreaper", kind=bool,
+         help="disable the use of the subreaper used to reap reparented processes"),
 )
 
 

@@ -75,7 +75,8 @@ class Creation:
 
     def __init__(self, ctx, container_id: str, bundle: str, *, pid_file: str = "",
                  console_socket: str = "", no_pivot: bool = False, preserve_fds: int = 0,
-                 console_fd: int = -1, pidfd_socket: str = "", chown_stdio: bool = True) -> None:
+                 console_fd: int = -1, pidfd_socket: str = "", chown_stdio: bool = True,
+                 no_new_keyring: bool = False) -> None:
         self.ctx = ctx
         self.id = container_id
         self.bundle = bundle
@@ -86,6 +87,7 @@ class Creation:
         self.console_fd = console_fd      # a foreground `run` receives the pty here
         self.pidfd_socket = pidfd_socket
         self.chown_stdio = chown_stdio    # False: stdio is a foreground caller's own
+        self.no_new_keyring = no_new_keyring
         self.dir = ""
         self.cgroup = None
         self.warmup = None
@@ -119,6 +121,8 @@ class Creation:
             "annotations": config.get("annotations") or {},
             "creating": True, "creator": {"pid": me, "start": start_time(me)},
         }
+        if self.no_new_keyring:
+            self.state["no_new_keyring"] = True  # `exec` keeps its caller's keyring too
         write_json(self.dir, CONFIG, config)
         self._save()
         self._create_cgroups(config)
@@ -164,7 +168,8 @@ class Creation:
                 cgroup_mount=make_handler(self.state["cgroup"]), console_fd=console,
                 console_relayed=self.console_fd >= 0,
                 extra_env=stdio.activation_env(activation),
-                fix_stdio=self.chown_stdio or bool(process.get("terminal")))
+                fix_stdio=self.chown_stdio or bool(process.get("terminal")),
+                keyring_of="" if self.no_new_keyring else self.id)
             opts.idmap = trees
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf

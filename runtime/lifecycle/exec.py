@@ -189,7 +189,8 @@ class _Exec:
             preserve_fds=self.req.preserve_fds, console_fd=console, seccomp=seccomp,
             # In the foreground without a terminal, stdio is the caller's own.
             chown_stdio=self.req.detach or tty, home=exec_plan.home_in_root(root, uid),
-            relayed=tty and not self.req.detach))
+            relayed=tty and not self.req.detach,
+            keyring_of="" if self.c.state.get("no_new_keyring") else self.c.id))
         from runtime.cgroups import warmup
 
         # The kernel's slow first migration (cgroups/warmup.py) overlaps the spawn.

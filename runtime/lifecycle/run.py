@@ -4,6 +4,10 @@ with the container's status (128+N when killed by signal N, as runc).
 With process.terminal and no -d, the pty's master comes back to us over a
 private socket and is relayed to the terminal we run in (raw mode, window
 size kept in step), as runc does.
+
+In the foreground, unless --no-subreaper, pyrunc is a child subreaper (as
+runc's run): a container process orphaned outside a pid namespace of its own
+is re-parented to us, not to the host's init, and reaped while we wait.
 """
 
 from __future__ import annotations
@@ -52,14 +56,42 @@ class Foreground:
         self.pending.clear()
 
 
-def wait_status(pid: int) -> int:
-    """Wait for our child; its exit status, 128+N if signal N killed it."""
+def wait_status(pid: int, reap_others: bool = False) -> int:
+    """Wait for our child; its exit status, 128+N if signal N killed it.  With
+    `reap_others` (a subreaper) other children that exit meanwhile are reaped too."""
     try:
-        _, status = os.waitpid(pid, 0)
+        if reap_others:
+            while True:
+                done, status = os.wait()
+                if done == pid:
+                    break
+        else:
+            _, status = os.waitpid(pid, 0)
     except ChildProcessError:
         return 0  # reaped elsewhere; nothing to report
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
+
+
+def become_subreaper() -> None:
+    """runc's run: a failure is a warning, the container runs all the same."""
+    from runtime.log import log
+    from runtime.native import lib
+
+    r = lib.pyrunc_set_child_subreaper(1)
+    if r < 0:
+        log.warning(f"set child subreaper: {os.strerror(-r)}")
+
+
+def reap_adopted() -> None:
+    """Children re-parented to us and killed by the delete: no zombies left."""
+    while True:
+        try:
+            done, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done == 0:
+            return
 
 
 def run_container(ctx, container_id: str, opts: dict) -> int:
@@ -83,8 +115,11 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     if opts["console_socket"]:
         raise PyruncError("pyrunc run failed: cannot use console socket if runc will not "
                           "detach or allocate tty")
+    subreaper = not opts.get("no_subreaper")
+    if subreaper:
+        become_subreaper()
     if wants_tty:
-        return _run_with_terminal(ctx, container_id, opts)
+        return _run_with_terminal(ctx, container_id, opts, subreaper)
     with Foreground() as fg:
         # Our stdio is the caller's own: it is passed, never chowned.
         pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False)
@@ -97,13 +132,15 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
             delete(ctx, container_id, force=True)
             raise
         fg.attach(pid)
-        status = wait_status(pid)
+        status = wait_status(pid, reap_others=subreaper)
     if not opts.get("keep"):
         delete(ctx, container_id, force=True)
+    if subreaper:
+        reap_adopted()
     return status
 
 
-def _run_with_terminal(ctx, container_id: str, opts: dict) -> int:
+def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> int:
     from runtime.cli.create import create_with_prefix
     from runtime.lifecycle.delete import delete
     from runtime.lifecycle.start import start
@@ -134,7 +171,7 @@ def _run_with_terminal(ctx, container_id: str, opts: dict) -> int:
                 terminal.relay(master, host, pidfd)
             finally:
                 os.close(pidfd)
-            status = wait_status(pid)
+            status = wait_status(pid, reap_others=subreaper)
     finally:
         host.restore()
         os.close(ours)
@@ -142,6 +179,8 @@ def _run_with_terminal(ctx, container_id: str, opts: dict) -> int:
             os.close(master)
     if not opts.get("keep"):
         delete(ctx, container_id, force=True)
+    if subreaper:
+        reap_adopted()
     return status
 
 

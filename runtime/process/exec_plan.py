@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import init_plan, lsm, sched, terminal, user
+from runtime.process import init_plan, keyring, lsm, sched, sealed_exec, terminal, user
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -25,13 +25,15 @@ class ExecOptions:
     """What the lifecycle knows beyond the process spec and the container's config."""
 
     def __init__(self, *, preserve_fds: int = 0, console_fd: int = -1, seccomp=None,
-                 chown_stdio: bool = True, home: str = "/", relayed: bool = False) -> None:
+                 chown_stdio: bool = True, home: str = "/", relayed: bool = False,
+                 keyring_of: str = "") -> None:
         self.preserve_fds = preserve_fds
         self.console_fd = console_fd
         self.relayed = relayed          # the pty goes to pyrunc's own foreground relay
         self.seccomp = seccomp          # runtime.process.seccomp.Filter or None
         self.chown_stdio = chown_stdio
         self.home = home                # the user's home in the container's /etc/passwd
+        self.keyring_of = keyring_of    # container id: join its session keyring ("" : don't)
 
 
 def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
@@ -47,6 +49,8 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
 
     plan.sync("cgroups")
     plan.add(lib.OP_SETSID, "setsid")
+    if opts.keyring_of:
+        keyring.add_exec(plan, opts.keyring_of)
     # After setns(mnt) our root is the container's: open it to resolve paths in.
     plan.add(lib.OP_OPEN_ROOT, "open the container's root", s=("/",))
     if opts.console_fd >= 0:
@@ -59,8 +63,11 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     if label:
         plan.add(lib.OP_WRITE_FILE, "set the SELinux exec label", s=label)
     # Without no_new_privs loading seccomp needs CAP_SYS_ADMIN: before the
-    # capabilities go; otherwise as late as possible.
-    if opts.seccomp is not None and not nnp:
+    # capabilities go; otherwise as late as possible.  The exec trampoline is
+    # sealed before any filter.
+    early_filter = opts.seccomp is not None and not nnp
+    if early_filter:
+        sealed_exec.add_seal(plan, process)
         _add_seccomp(plan, opts.seccomp)
     init_plan._finalize_namespace(plan, process, linux, ns, init_plan.InitOptions(
         bundle="", rootfs="/", listener_fd=-1, preserve_fds=opts.preserve_fds,
@@ -75,10 +82,12 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     argv = list(process["args"])
     env = environment(process, opts.home)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
+    if not early_filter:
+        sealed_exec.add_seal(plan, process)
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
     if opts.seccomp is not None and nnp:
         _add_seccomp(plan, opts.seccomp)
-    plan.add(lib.OP_EXEC, f"exec {argv[0]}", v=(argv, env))
+    sealed_exec.add_exec(plan, argv, env, linux.get("seccomp"))
     return plan
 
 

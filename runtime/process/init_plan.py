@@ -15,7 +15,18 @@ import os
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import capabilities, devices, lsm, mounts, sched, sysctl, terminal, user
+from runtime.process import (
+    capabilities,
+    devices,
+    keyring,
+    lsm,
+    mounts,
+    sched,
+    sealed_exec,
+    sysctl,
+    terminal,
+    user,
+)
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -26,7 +37,8 @@ class InitOptions:
                  preserve_fds: int = 0, has_hooks: bool = False, seccomp: bytes | None = None,
                  seccomp_flags: int = 0, seccomp_notify: bool = False,
                  cgroup_mount=None, console_fd: int = -1, console_relayed: bool = False,
-                 extra_env: list[str] | None = None, fix_stdio: bool = True) -> None:
+                 extra_env: list[str] | None = None, fix_stdio: bool = True,
+                 keyring_of: str = "") -> None:
         self.bundle = bundle
         self.rootfs = rootfs
         self.listener_fd = listener_fd
@@ -43,6 +55,9 @@ class InitOptions:
         self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
         # False when stdio is the caller's own (foreground, no terminal): never chown it.
         self.fix_stdio = fix_stdio
+        # The container id whose session keyring the init creates; "" keeps the
+        # caller's (--no-new-keyring).
+        self.keyring_of = keyring_of
 
 
 def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
@@ -74,6 +89,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if "cgroup" in ns.new:
         plan.add(lib.OP_UNSHARE, "unshare the cgroup namespace", flags=lib.CLONE_NEWCGROUP)
     plan.add(lib.OP_SETSID, "setsid")
+    if opts.keyring_of:
+        keyring.add_init(plan, opts.keyring_of, ns.has("user"))
     if "network" in ns.new:
         plan.add(lib.OP_LOOPBACK_UP, "bring up the loopback interface")
 
@@ -105,22 +122,32 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         plan.add(lib.OP_WRITE_FILE, "set the SELinux exec label", s=label)
     nnp = bool(process.get("noNewPrivileges"))
     # Without no_new_privs loading seccomp needs CAP_SYS_ADMIN: load it before
-    # the capabilities go; otherwise as late as possible.
-    if opts.seccomp is not None and not nnp:
+    # the capabilities go; otherwise as late as possible.  The exec trampoline is
+    # sealed before any filter (memfd_create and fcntl need not be allowed).
+    early_filter = opts.seccomp is not None and not nnp
+    if early_filter:
+        sealed_exec.add_seal(plan, process)
         _add_seccomp(plan, opts)
     argv = list(process["args"])
     env = user.environment({**process, "env": [*(process.get("env") or []), *opts.extra_env]},
                            opts.rootfs)
     _finalize_namespace(plan, process, linux, ns, opts)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
+    if not early_filter:
+        sealed_exec.add_seal(plan, process)
     if opts.seccomp is not None and nnp and opts.seccomp_notify:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
+    if not joined:
+        # Until its execve the init is a clone of the runtime: a process `exec`ed into
+        # the created container must not open its /proc/<pid>/exe, the host's Python
+        # (CVE-2019-5736).  Joined namespaces made it non-dumpable in stage 1 already.
+        plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable until its exec", n=(0,))
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)
     if opts.seccomp is not None and nnp and not opts.seccomp_notify:
         _add_seccomp(plan, opts)
-    plan.add(lib.OP_EXEC, f"exec {argv[0]}", v=(argv, env))
+    sealed_exec.add_exec(plan, argv, env, linux.get("seccomp"))
     return plan
 
 

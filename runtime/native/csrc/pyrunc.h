@@ -73,6 +73,9 @@ enum pyrunc_op_kind {
     OP_MOUNT_SETATTR,     /* s[0]=mount in the root, n[0]=attrs to set n[1]=to clear, recursive */
     OP_SET_MEMPOLICY,     /* n[0]=mode|flags, data=nodemask, len=bits */
     OP_TMPFS_COPYUP,      /* like OP_MOUNT_IN_ROOT for a tmpfs, filled with what s[1] held */
+    OP_SEAL_TRAMPOLINE,   /* sealed memfd with the exec trampoline; flags: SEAL_* (sealed_exec.c) */
+    OP_EXEC_SEALED,       /* v[0]={"", "", argv...} v[1]=envp: exec through the trampoline */
+    OP_JOIN_KEYRING,      /* s[0]=session keyring name, flags: PYRUNC_KEYRING_* (keyring.c) */
     OP__COUNT
 };
 
@@ -222,6 +225,9 @@ int op_move_mount(struct child_ctx *, const struct pyrunc_op *);
 int op_mount_setattr(struct child_ctx *, const struct pyrunc_op *);
 int op_set_mempolicy(struct child_ctx *, const struct pyrunc_op *);
 int op_tmpfs_copyup(struct child_ctx *, const struct pyrunc_op *);
+int op_seal_trampoline(struct child_ctx *, const struct pyrunc_op *);
+int op_exec_sealed(struct child_ctx *, const struct pyrunc_op *);
+int op_join_keyring(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);

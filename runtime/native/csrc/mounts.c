@@ -27,7 +27,13 @@ int resolve_in_root(struct child_ctx *ctx, const char *path, int flags)
         path++;
     if (*path == '\0')
         path = ".";
-    return (int)syscall(SYS_openat2, ctx->root_fd, path, &how, sizeof(how));
+    /* EAGAIN: a mount or rename elsewhere on the host raced the lookup (the
+     * kernel asks callers to retry), common while other containers start. */
+    for (int attempt = 0;; attempt++) {
+        int fd = (int)syscall(SYS_openat2, ctx->root_fd, path, &how, sizeof(how));
+        if (fd >= 0 || errno != EAGAIN || attempt == 32)
+            return fd;
+    }
 }
 
 static void fd_path(char *buf, size_t len, int fd)

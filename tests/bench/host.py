@@ -1,0 +1,113 @@
+"""The host side of the bench: which runtimes, crun's hugetlb binding, and proof of cleanup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_RUNTIMES = {
+    "pyrunc": os.path.join(REPO, ".venv", "bin", "pyrunc"),
+    "runc": shutil.which("runc") or "/usr/sbin/runc",
+    "crun": shutil.which("crun") or "/usr/bin/crun",
+}
+CGROUP_ROOT = "/sys/fs/cgroup"
+UNIFIED_CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
+HUGETLB_V1 = "/sys/fs/cgroup/hugetlb"
+
+
+def resolve_runtimes(specs: list[str]) -> dict[str, str]:
+    """NAME=PATH, or a bare NAME of a default runtime; none given: every default found."""
+    if not specs:
+        return {n: p for n, p in DEFAULT_RUNTIMES.items() if os.path.exists(p)}
+    out = {}
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        path = path or DEFAULT_RUNTIMES.get(name, "")
+        if not path or not os.path.exists(path):
+            raise SystemExit(f"bench: no binary for runtime {name!r} (give NAME=PATH)")
+        out[name] = os.path.abspath(path)
+    return out
+
+
+def version(path: str) -> str:
+    p = subprocess.run([path, "--version"], capture_output=True, text=True)
+    return (p.stdout.strip().splitlines() or ["?"])[0]
+
+
+def hugetlb_on_cgroup2() -> bool:
+    try:
+        with open(UNIFIED_CONTROLLERS) as f:
+            return "hugetlb" in f.read().split()
+    except OSError:
+        return False
+
+
+def bind_hugetlb_for_crun() -> bool:
+    """Bind hugetlb to v1 if cgroup2 holds it (crun refuses a hybrid host otherwise)."""
+    if not hugetlb_on_cgroup2():
+        return False
+    print("bench: binding the hugetlb controller to a v1 hierarchy at "
+          f"{HUGETLB_V1} so that crun accepts this hybrid host", file=sys.stderr)
+    os.makedirs(HUGETLB_V1, exist_ok=True)
+    subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1], check=True)
+    return True
+
+
+def release_hugetlb() -> None:
+    """Unmount hugetlb so that cgroup2 gets it back.  The kernel keeps an unmounted
+    v1 hierarchy alive (invisible) while it is busy, so check and retry."""
+    for _ in range(5):
+        for dirpath, _dirs, _files in sorted(os.walk(HUGETLB_V1), key=lambda t: -len(t[0])):
+            if dirpath != HUGETLB_V1:
+                try:
+                    os.rmdir(dirpath)
+                except OSError:
+                    pass
+        subprocess.run(["umount", HUGETLB_V1], check=False)
+        time.sleep(2)
+        if hugetlb_on_cgroup2():
+            break
+        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1],
+                       check=False)
+    else:
+        print("bench: hugetlb did not return to cgroup2", file=sys.stderr)
+    try:
+        os.rmdir(HUGETLB_V1)
+    except OSError:
+        pass
+
+
+def hierarchies() -> list[str]:
+    return [os.path.join(CGROUP_ROOT, h) for h in sorted(os.listdir(CGROUP_ROOT))]
+
+
+def cgroup_dirs(parent: str) -> list[str]:
+    """Every directory at or under the bench's own cgroup parent, deepest first."""
+    found = []
+    for h in hierarchies():
+        top = os.path.join(h, parent.lstrip("/"))
+        found.extend(d for d, _, _ in os.walk(top))
+    return sorted(found, key=lambda d: -len(d))
+
+
+def remove_cgroups(parent: str) -> None:
+    for d in cgroup_dirs(parent):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def leftovers(parent: str, base: str, roots: list[str]) -> list[str]:
+    """What the bench left on the host: cgroups, mounts of its files, state in its roots."""
+    found = [f"cgroup {d}" for d in cgroup_dirs(parent)]
+    with open("/proc/self/mountinfo") as f:
+        found += [f"mount {line.split()[4]}" for line in f if base in line]
+    for root in roots:
+        if os.path.isdir(root):
+            found += [f"state {os.path.join(root, e)}" for e in os.listdir(root)]
+    return found

@@ -46,14 +46,32 @@ def hugetlb_on_cgroup2() -> bool:
         return False
 
 
+class HugetlbBusy(RuntimeError):
+    pass
+
+
 def bind_hugetlb_for_crun() -> bool:
-    """Bind hugetlb to v1 if cgroup2 holds it (crun refuses a hybrid host otherwise)."""
+    """Bind hugetlb to v1 if cgroup2 holds it (crun refuses a hybrid host otherwise).
+
+    Raises HugetlbBusy when it cannot be bound: the kernel only moves a controller
+    that no cgroup2 subtree_control enables (someone else may be using it)."""
     if not hugetlb_on_cgroup2():
         return False
-    print("bench: binding the hugetlb controller to a v1 hierarchy at "
-          f"{HUGETLB_V1} so that crun accepts this hybrid host", file=sys.stderr)
+    made = not os.path.isdir(HUGETLB_V1)
     os.makedirs(HUGETLB_V1, exist_ok=True)
-    subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1], check=True)
+    p = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        if made:
+            os.rmdir(HUGETLB_V1)
+        with open(os.path.join(os.path.dirname(UNIFIED_CONTROLLERS),
+                               "cgroup.subtree_control")) as f:
+            enabled = "hugetlb" in f.read().split()
+        why = ("cgroup2 enables it in its cgroup.subtree_control (in use by someone else)"
+               if enabled else p.stderr.strip().splitlines()[0])
+        raise HugetlbBusy(f"cannot bind hugetlb to v1 for crun: {why}")
+    print("bench: bound the hugetlb controller to a v1 hierarchy at "
+          f"{HUGETLB_V1} so that crun accepts this hybrid host", file=sys.stderr)
     return True
 
 

@@ -51,7 +51,7 @@ def plot(result: dict, path: str) -> str | None:
         return "matplotlib is not installed (pip install -e '.[bench]')"
     labels, rows = ratio_rows(result)
     if not labels or not rows:
-        return "no ratios to runc to plot (runc was not measured)"
+        return "no ratios to runc to plot"
     width = 0.8 / len(rows)
     fig, ax = plt.subplots(figsize=(max(8.0, 0.62 * len(labels) + 2), 4.8))
     for k, (name, vals) in enumerate(rows.items()):

@@ -23,6 +23,8 @@ def verdict(ratio: float | None, target: float | None) -> str:
 
 
 def print_timings(timings: dict, title: str = "time") -> None:
+    if not timings:
+        return
     print(f"\n{title}: median, p10-p90 and ratio to runc (target: issue 9)")
     print(f"{'scenario':<16} {'runtime':<8} {'median ms':>10} {'p10-p90 ms':>16} "
           f"{'x runc':>7} {'target':>7}")

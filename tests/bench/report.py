@@ -61,21 +61,22 @@ def print_memory(peak: dict, init: dict) -> None:
 def print_sequence(seq: dict) -> None:
     if not seq:
         return
-    print("\ncontainers created, then started, then deleted: total, and the per-container "
-          "cost (create+start+delete) of the first 10 against the last 10")
+    print("\ncontainers created, then started, then deleted: the total, the per-container cost "
+          "(create+start+delete)\nof the first 10 and the last 10, and each phase's last 10 over "
+          "first 10 (growth as the root fills; delete: as it empties)")
     print(f"{'mode':<10} {'runtime':<8} {'total s':>8} {'x runc':>7} {'first ms':>9} "
-          f"{'last ms':>8} {'growth':>7}")
+          f"{'last ms':>8} {'growth':>7} {'create':>7} {'start':>7} {'delete':>7}")
     for mode, by_rt in seq.items():
         base = by_rt.get("runc", {}).get("total_s")
         for name, e in by_rt.items():
             g = e["per_container"]
-            ratio = f"{e['total_s'] / base:.2f}" if base else "-"
-            grows = g["last_over_first"]
-            flag = " grows" if grows and grows > GROWTH_LIMIT else ""
-            grows = fmt_ratio(grows)
+            ratio = fmt_ratio(e["total_s"] / base if base else None)
+            grows = [g["last_over_first"]] + [e[p]["last_over_first"]
+                                              for p in ("create", "start", "delete")]
+            flag = " grows" if any(x and x > GROWTH_LIMIT for x in grows) else ""
             print(f"{mode:<10} {name:<8} {e['total_s']:>8.2f} {ratio:>7} "
                   f"{g['first_median_ms']:>9.1f} {g['last_median_ms']:>8.1f} "
-                  f"{grows:>7}{flag}")
+                  + " ".join(f"{fmt_ratio(x):>7}" for x in grows) + flag)
 
 
 def print_root(root: dict) -> None:

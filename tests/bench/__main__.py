@@ -2,4 +2,7 @@ import sys
 
 from tests.bench.cli import main
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except BrokenPipeError:  # the output piped into head and the like
+    sys.exit(1)

@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         measure(opts, runners, b, out)
     except (CallFailed, OSError) as e:  # one line, not a traceback
         failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
     finally:
         for r in runners:  # anything a failed scenario left
             r.delete_all()

@@ -70,12 +70,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return opts
 
 
-def run_dir_entries() -> set[str]:
-    found = set()
-    for d in RUN_DIRS:
-        if os.path.isdir(d):
-            found |= {os.path.join(d, e) for e in os.listdir(d)}
-    return found
+def run_dir_entries(ids: set[str]) -> set[str]:
+    """State of these container ids in the runtimes' default roots (the bench never uses
+    them: every runtime gets its own --root); only ids, as other work may use /run too."""
+    paths = {os.path.join(d, i) for d in RUN_DIRS for i in ids}
+    return {p for p in paths if os.path.lexists(p)}
 
 
 def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: dict) -> None:
@@ -153,7 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         "timed_by": "tests/bench/spawn.c" if spawner else "python",
         "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}},
         "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}}
-    before = run_dir_entries()
     try:
         bound = "crun" in runtimes and host.bind_hugetlb_for_crun()
     except host.HugetlbBusy as e:
@@ -179,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             r.delete_all()
         host.remove_cgroups(opts.cgroup_parent)
         left = host.leftovers(opts.cgroup_parent, base, [r.root for r in runners])
-        left += [f"state {p}" for p in sorted(run_dir_entries() - before)]
+        left += [f"state {p}" for p in sorted(run_dir_entries(set().union(
+            *(r.created for r in runners))))]
         shutil.rmtree(base, ignore_errors=True)
         if bound:
             host.release_hugetlb()
@@ -189,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     out["meta"]["loadavg_end"] = os.getloadavg()
     if failure:
         print(f"bench: {failure}", file=sys.stderr)
+        if left:
+            print("bench: LEFT BEHIND: " + "; ".join(left), file=sys.stderr)
         return 1
     summarize(runners, out)
     report.print_all(out)

@@ -36,6 +36,7 @@ class Runner:
     samples: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[int]] = field(default_factory=dict)
     memory: dict[str, list[int]] = field(default_factory=dict)  # a created container's init
+    created: set[str] = field(default_factory=set)  # every container id given to create/run
 
     spawner: str | None = None  # tests/bench/spawn.c, built by build_spawner()
 
@@ -43,6 +44,8 @@ class Runner:
              check: bool = True, timeout: float | None = None) -> Call:
         """Run `<runtime> --root ROOT args...`; with a scenario, record time and peak RSS."""
         argv = [self.path, "--root", self.root, *args]
+        if args[0] in ("create", "run"):
+            self.created.add(args[-1])
         # Files, not pipes: a created container keeps the runtime's stdout/stderr open.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             if self.spawner:

@@ -67,8 +67,9 @@ def bind_hugetlb_for_crun() -> bool:
         with open(os.path.join(os.path.dirname(UNIFIED_CONTROLLERS),
                                "cgroup.subtree_control")) as f:
             enabled = "hugetlb" in f.read().split()
-        why = ("cgroup2 enables it in its cgroup.subtree_control (in use by someone else)"
-               if enabled else p.stderr.strip().splitlines()[0])
+        why = (f"{os.path.dirname(UNIFIED_CONTROLLERS)}/cgroup.subtree_control enables it "
+               "(a container's hugetlb limits did; whoever owns that can write -hugetlb "
+               "there once nothing uses it)" if enabled else p.stderr.strip().splitlines()[0])
         raise HugetlbBusy(f"cannot bind hugetlb to v1 for crun: {why}")
     print("bench: bound the hugetlb controller to a v1 hierarchy at "
           f"{HUGETLB_V1} so that crun accepts this hybrid host", file=sys.stderr)

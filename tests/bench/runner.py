@@ -41,8 +41,9 @@ class Runner:
     spawner: str | None = None  # tests/bench/spawn.c, built by build_spawner()
 
     def call(self, *args: str, cwd: str | None = None, scenario: str | None = None,
-             check: bool = True, timeout: float | None = None) -> Call:
-        """Run `<runtime> --root ROOT args...`; with a scenario, record time and peak RSS."""
+             check: bool = True, timeout: float = 120.0) -> Call:
+        """Run `<runtime> --root ROOT args...`; with a scenario, record time and peak RSS.
+        A call still running after `timeout` seconds is killed (and fails)."""
         argv = [self.path, "--root", self.root, *args]
         if args[0] in ("create", "run"):
             self.created.add(args[-1])
@@ -67,11 +68,12 @@ class Runner:
         return call
 
     def _spawned(self, argv: list[str], cwd: str | None, out: IO, err: IO,
-                 timeout: float | None) -> tuple[float, int, int]:
+                 timeout: float) -> tuple[float, int, int]:
         r, w = os.pipe()
         try:
-            p = subprocess.Popen([self.spawner, str(w), str(int(timeout or 0)), *argv], cwd=cwd,
-                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(w,))
+            p = subprocess.Popen([self.spawner, str(w), str(max(1, round(timeout))), *argv],
+                                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                 pass_fds=(w,))
             os.close(w)
             w = -1
             p.wait()
@@ -88,7 +90,7 @@ class Runner:
         return ns / 1e9, maxrss, status
 
     def _direct(self, argv: list[str], cwd: str | None, out: IO, err: IO,
-                timeout: float | None) -> tuple[float, None, int]:
+                timeout: float) -> tuple[float, None, int]:
         """Without the helper: timed from here, and no peak RSS (it would be the bench's)."""
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -103,7 +105,7 @@ class Runner:
         self.samples.setdefault(scenario, []).append(seconds)
 
     def ids(self) -> list[str]:
-        return self.call("list", "-q", check=False, timeout=120).stdout.split()
+        return self.call("list", "-q", check=False).stdout.split()
 
     def delete_all(self) -> None:
         """Force-delete whatever this runtime's root still holds."""

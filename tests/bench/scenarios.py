@@ -24,8 +24,6 @@ from tests.bench.bundle import SLEEP, TRUE, Bundles
 from tests.bench.runner import Runner
 from tests.bench.stats import growth
 
-SETUP_TIMEOUT = 120.0
-
 
 def lifecycle_round(r: Runner, b: Bundles, i: int, memory: dict[str, list[int]]) -> None:
     cid = f"run-{i}"
@@ -40,11 +38,11 @@ def lifecycle_round(r: Runner, b: Bundles, i: int, memory: dict[str, list[int]])
     r.call("delete", "--force", cid, scenario="delete")
 
     cid = f"exec-{i}"
-    r.call("create", cid, cwd=b.make(r.name, cid, SLEEP), timeout=SETUP_TIMEOUT)
-    r.call("start", cid, timeout=SETUP_TIMEOUT)
+    r.call("create", cid, cwd=b.make(r.name, cid, SLEEP))
+    r.call("start", cid)
     r.call("exec", cid, "/bin/true", scenario="exec")
     r.call("kill", cid, "KILL", scenario="kill")
-    r.call("delete", "--force", cid, timeout=SETUP_TIMEOUT)
+    r.call("delete", "--force", cid)
 
 
 def init_memory(r: Runner, b: Bundles, cid: str, pid: int) -> dict[str, int]:
@@ -141,8 +139,7 @@ class RootScenario:
 
     def setup_probe(self) -> None:
         for r in self.runners:
-            r.call("create", self.PROBE, cwd=self.b.make(r.name, self.PROBE),
-                   timeout=SETUP_TIMEOUT)
+            r.call("create", self.PROBE, cwd=self.b.make(r.name, self.PROBE))
 
     def measure(self, label: str) -> None:
         for r in self.runners:
@@ -157,16 +154,15 @@ class RootScenario:
             bundles = {cid: self.b.make(r.name, cid) for cid in cids}
 
             def one(cid: str, r: Runner = r, bundles: dict = bundles) -> None:
-                r.call("create", cid, cwd=bundles[cid], timeout=SETUP_TIMEOUT)
-                r.call("start", cid, timeout=SETUP_TIMEOUT)
+                r.call("create", cid, cwd=bundles[cid])
+                r.call("start", cid)
 
             self.fill_s[r.name] = in_workers(cids, 2, one)
 
     def empty(self) -> None:
         for r in self.runners:
             cids = r.ids()
-            in_workers(cids, 2, lambda cid, r=r: r.call("delete", "--force", cid,
-                                                        timeout=SETUP_TIMEOUT) and None)
+            in_workers(cids, 2, lambda cid, r=r: r.call("delete", "--force", cid) and None)
 
 
 def memlimit(r: Runner, b: Bundles, limits: list[int]) -> dict:
@@ -193,7 +189,7 @@ def memlimit(r: Runner, b: Bundles, limits: list[int]) -> dict:
                 entry["oom_kills"] = oom_kills(memcg)
                 entry["pass"] = entry["limit_set"] and entry["oom_kills"] == 0
         finally:
-            r.call("delete", "--force", cid, check=False, timeout=SETUP_TIMEOUT)
+            r.call("delete", "--force", cid, check=False)
         out[str(limit)] = entry
     return out
 
@@ -215,7 +211,7 @@ def oom_kills(memcg: str) -> int:
 def wait_stopped(r: Runner, cid: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if json.loads(r.call("state", cid, timeout=SETUP_TIMEOUT).stdout)["status"] == "stopped":
+        if json.loads(r.call("state", cid).stdout)["status"] == "stopped":
             return
         time.sleep(0.02)
     raise TimeoutError(f"{r.name}: {cid} did not stop within {timeout:.0f} s")

@@ -180,10 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         left += [f"state {p}" for p in sorted(run_dir_entries(set().union(
             *(r.created for r in runners))))]
         shutil.rmtree(base, ignore_errors=True)
-        if bound:
-            host.release_hugetlb()
-            if not host.hugetlb_on_cgroup2():
-                left.append("hugetlb is not back on cgroup2")
+        if bound and not host.release_hugetlb():
+            left.append("hugetlb is not back on cgroup2")
     out["meta"]["leftovers"] = left
     out["meta"]["loadavg_end"] = os.getloadavg()
     if failure:

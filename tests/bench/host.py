@@ -76,28 +76,49 @@ def bind_hugetlb_for_crun() -> bool:
     return True
 
 
-def release_hugetlb() -> None:
-    """Unmount hugetlb so that cgroup2 gets it back.  The kernel keeps an unmounted
-    v1 hierarchy alive (invisible) while it is busy, so check and retry."""
-    for _ in range(5):
-        for dirpath, _dirs, _files in sorted(os.walk(HUGETLB_V1), key=lambda t: -len(t[0])):
-            if dirpath != HUGETLB_V1:
-                try:
-                    os.rmdir(dirpath)
-                except OSError:
-                    pass
+def release_hugetlb(wait_s: float = 90.0) -> bool:
+    """Give hugetlb back to cgroup2: unmount its v1 hierarchy once no cgroup is left in it.
+
+    While it is bound, other runtimes on the host make their cgroups in it too;
+    those that are empty and a few seconds old are removed here (a newer one may
+    be about to receive a process), others are waited for.  The kernel keeps an
+    unmounted hierarchy that still has cgroups alive and invisible, so it stays
+    mounted until it is empty; if it does not empty within wait_s, say so and
+    leave it to `python -m tests.bench.host release-hugetlb`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for d in sorted((d for d, _, _ in os.walk(HUGETLB_V1) if d != HUGETLB_V1),
+                        key=lambda d: -len(d)):
+            try:
+                if time.time() - os.stat(d).st_mtime > 5:
+                    os.rmdir(d)
+                    continue
+            except OSError:
+                pass
+            if os.path.isdir(d):
+                left.append(d)
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            print(f"bench: hugetlb stays bound to {HUGETLB_V1}: other cgroups are in it "
+                  f"({', '.join(left[:3])}{', ...' if len(left) > 3 else ''}); once they are "
+                  "gone: python -m tests.bench.host release-hugetlb", file=sys.stderr)
+            return False
+        time.sleep(1)
+    for _ in range(10):
         subprocess.run(["umount", HUGETLB_V1], check=False)
-        time.sleep(2)
         if hugetlb_on_cgroup2():
             break
-        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1],
-                       check=False)
+        time.sleep(0.5)
     else:
         print("bench: hugetlb did not return to cgroup2", file=sys.stderr)
+        return False
     try:
         os.rmdir(HUGETLB_V1)
     except OSError:
         pass
+    return True
 
 
 def hierarchies() -> list[str]:
@@ -130,3 +151,12 @@ def leftovers(parent: str, base: str, roots: list[str]) -> list[str]:
         if os.path.isdir(root):
             found += [f"state {os.path.join(root, e)}" for e in os.listdir(root)]
     return found
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["release-hugetlb"]:
+        sys.exit("usage: python -m tests.bench.host release-hugetlb")
+    if not os.path.ismount(HUGETLB_V1):
+        print(f"bench: nothing to release: {HUGETLB_V1} is not mounted")
+        sys.exit(0)
+    sys.exit(0 if release_hugetlb(wait_s=600.0) else 1)

@@ -10,7 +10,11 @@ and a cgroup under --cgroup-parent; everything is removed at the end.
 
 crun refuses this machine's hybrid cgroup layout while cgroup2 holds a
 controller; when crun is measured, the free hugetlb controller is bound to a
-v1 hierarchy first (said on stderr) and given back to cgroup2 at the end.
+v1 hierarchy first (said on stderr) and given back to cgroup2 at the end, once
+no cgroup is left in it: other runtimes on the host make theirs there too while
+it is bound.  --cgroup-layout private-v1 instead hides cgroup2 in the bench's
+own mount namespace, so that all three runtimes see a v1-only host and nothing
+changes for anyone else.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", help="the JSON result's path (default OUT/results.json)")
     ap.add_argument("--png", help="the plot's path (default OUT/ratios.png)")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--cgroup-layout", choices=("bind-hugetlb", "private-v1"),
+                    default="bind-hugetlb",
+                    help="how crun gets a host it accepts: bind the free hugetlb controller to "
+                    "v1 for the run (the default, changes the host for everyone meanwhile), or "
+                    "hide cgroup2 in the bench's own mount namespace (every runtime then sees "
+                    "v1 only; nothing global changes)")
     ap.add_argument("--cgroup-parent", default="/pyrunc-bench",
                     help="the bench's own cgroup parent (default /pyrunc-bench)")
     opts = ap.parse_args(argv)
@@ -152,8 +162,18 @@ def main(argv: list[str] | None = None) -> int:
         "timed_by": "tests/bench/spawn.c" if spawner else "python",
         "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}},
         "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}}
+    bound = False
     try:
-        bound = "crun" in runtimes and host.bind_hugetlb_for_crun()
+        if opts.cgroup_layout == "private-v1":
+            host.hide_cgroup2()
+            print("bench: cgroup2 hidden in the bench's own mount namespace: every runtime "
+                  "sees a v1-only host", file=sys.stderr)
+        elif "crun" in runtimes:
+            bound = host.bind_hugetlb_for_crun()
+    except OSError as e:
+        shutil.rmtree(base, ignore_errors=True)
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
     except host.HugetlbBusy as e:
         if opts.runtime:  # crun was asked for by name
             shutil.rmtree(base, ignore_errors=True)
@@ -163,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         bound = False
         runners = [r for r in runners if r.name != "crun"]
         del out["meta"]["runtimes"]["crun"]
+    out["meta"]["cgroup_layout"] = opts.cgroup_layout
     out["meta"]["hugetlb_bound_for_crun"] = bound
     failure = None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -119,6 +120,23 @@ def release_hugetlb(wait_s: float = 90.0) -> bool:
     except OSError:
         pass
     return True
+
+
+def hide_cgroup2() -> None:
+    """Enter a mount namespace of the bench's own where the cgroup2 mount is gone.
+
+    Every runtime the bench starts then sees a v1-only host (crun accepts it)
+    while nothing changes for anyone else, unlike binding hugetlb.  Call it
+    before any thread starts: unshare(CLONE_NEWNS) refuses a threaded process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
+    unified = os.path.dirname(UNIFIED_CONTROLLERS)
+    for cmd in (["mount", "--make-rprivate", "/"], ["umount", unified]):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")
 
 
 def hierarchies() -> list[str]:

@@ -133,7 +133,10 @@ def hide_cgroup2() -> None:
         err = ctypes.get_errno()
         raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
     unified = os.path.dirname(UNIFIED_CONTROLLERS)
-    for cmd in (["mount", "--make-rprivate", "/"], ["umount", unified]):
+    cmds = [["mount", "--make-rprivate", "/"]]
+    if os.path.ismount(unified):
+        cmds.append(["umount", unified])
+    for cmd in cmds:
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")

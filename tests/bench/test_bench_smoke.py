@@ -74,6 +74,21 @@ def test_quick_run_writes_well_formed_json(tmp_path):
     assert "no plot:" in p.stdout and not (out / "ratios.png").exists()
 
 
+def test_private_v1_layout_leaves_the_host_alone(tmp_path):
+    unified = os.path.ismount("/sys/fs/cgroup/unified")
+    parent = f"/pyrunc-bench-smoke-{os.getpid()}"
+    p = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--quick", "--scenarios", "lifecycle",
+         "--runtime", f"pyrunc={binary()}", "--cgroup-layout", "private-v1",
+         "--out", str(tmp_path), "--cgroup-parent", parent],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert result["meta"]["cgroup_layout"] == "private-v1"
+    assert result["meta"]["leftovers"] == [] and cgroup_dirs(parent) == []
+    assert os.path.ismount("/sys/fs/cgroup/unified") == unified  # hidden in its namespace only
+
+
 def test_ratios_are_over_runc_median():
     r = compare({"runc": [0.010, 0.020, 0.030], "pyrunc": [0.010, 0.010, 0.010]}, 1e3, "ms")
     assert r["runc"]["ratio_to_runc"] == 1.0

@@ -26,6 +26,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 
 from tests.bench import host, report, scenarios
 from tests.bench.bundle import Bundles
@@ -142,6 +143,7 @@ def summarize(runners: list[Runner], out: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
+    started = time.monotonic()
     if os.geteuid() != 0:
         print("bench: needs root (namespaces, cgroups, mounts)", file=sys.stderr)
         return 2
@@ -211,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: LEFT BEHIND: " + "; ".join(left), file=sys.stderr)
         return 1
     summarize(runners, out)
+    out["targets"] = {"ratio_to_runc": report.TARGETS, "list_budget_s": report.LIST_BUDGET_S,
+                      "growth_limit": report.GROWTH_LIMIT}
+    out["meta"]["duration_s"] = round(time.monotonic() - started, 1)
     report.print_all(out)
     json_path = opts.json or os.path.join(opts.out, "results.json")
     report.write_json(out, json_path)

@@ -47,6 +47,7 @@ def plot(result: dict, path: str) -> str | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return "matplotlib is not installed (pip install -e '.[bench]')"
     labels, rows = ratio_rows(result)
@@ -74,7 +75,12 @@ def plot(result: dict, path: str) -> str | None:
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1, label="runc = 1")
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
-    ax.set_ylabel("ratio to runc (median; bars: p10-p90)")
+    # A log scale: 0.5x and 2x lie equally far from runc.
+    ax.set_yscale("log")
+    ticks = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_ylabel("ratio to runc (median; whiskers: p10-p90, log scale)")
     meta = result["meta"]
     ax.set_title(f"pyrunc bench, {meta['date']}, {meta['rounds']} rounds"
                  f"{' (quick)' if meta['quick'] else ''}", fontsize=10)

@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: cgroup2 hidden in the bench's own mount namespace: every runtime "
                   "sees a v1-only host", file=sys.stderr)
         elif "crun" in runtimes:
+            host.lock_hugetlb()  # held until the bench exits
             bound = host.bind_hugetlb_for_crun()
     except OSError as e:
         shutil.rmtree(base, ignore_errors=True)

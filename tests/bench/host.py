@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import shutil
 import subprocess
@@ -49,6 +50,21 @@ def hugetlb_on_cgroup2() -> bool:
 
 class HugetlbBusy(RuntimeError):
     pass
+
+
+BIND_LOCK = "/tmp/pyrunc-bench-hugetlb.lock"
+
+
+def lock_hugetlb() -> int:
+    """One binder of hugetlb at a time: a second bench must not release it under the first."""
+    fd = os.open(BIND_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise HugetlbBusy("another bench binds hugetlb for crun right now "
+                          f"(it holds {BIND_LOCK})") from None
+    return fd
 
 
 def bind_hugetlb_for_crun() -> bool:
@@ -180,4 +196,8 @@ if __name__ == "__main__":
     if not os.path.ismount(HUGETLB_V1):
         print(f"bench: nothing to release: {HUGETLB_V1} is not mounted")
         sys.exit(0)
+    try:
+        lock_hugetlb()
+    except HugetlbBusy as e:
+        sys.exit(f"bench: {e}")
     sys.exit(0 if release_hugetlb(wait_s=600.0) else 1)

@@ -161,8 +161,10 @@ class RootScenario:
 
     def empty(self) -> None:
         for r in self.runners:
-            cids = r.ids()
-            in_workers(cids, 2, lambda cid, r=r: r.call("delete", "--force", cid) and None)
+            def one(cid: str, r: Runner = r) -> None:
+                r.call("delete", "--force", cid)
+
+            in_workers(r.ids(), 2, one)
 
 
 def memlimit(r: Runner, b: Bundles, limits: list[int]) -> dict:

@@ -94,7 +94,8 @@ def bind_hugetlb_for_crun() -> bool:
 
 
 def release_hugetlb(wait_s: float = 90.0) -> bool:
-    """Give hugetlb back to cgroup2: unmount its v1 hierarchy once no cgroup is left in it.
+    """Give hugetlb back to cgroup2: unmount its v1 hierarchy once no cgroup is left in it,
+    removed ones included (see hugetlb_cgroups).
 
     While it is bound, other runtimes on the host make their cgroups in it too;
     those that are empty and a few seconds old are removed here (a newer one may
@@ -115,21 +116,31 @@ def release_hugetlb(wait_s: float = 90.0) -> bool:
                 pass
             if os.path.isdir(d):
                 left.append(d)
-        if not left:
+        dying = hugetlb_cgroups() - 1 - len(left)
+        if not left and dying <= 0:
             break
         if time.monotonic() > deadline:
+            what = ", ".join(left[:3]) + (", ..." if len(left) > 3 else "")
+            if dying > 0:
+                what += (", " if what else "") + (
+                    f"{dying} removed cgroups still referenced (zombie processes that "
+                    "were in them and are not reaped yet)")
             print(f"bench: hugetlb stays bound to {HUGETLB_V1}: other cgroups are in it "
-                  f"({', '.join(left[:3])}{', ...' if len(left) > 3 else ''}); once they are "
-                  "gone: python -m tests.bench.host release-hugetlb", file=sys.stderr)
+                  f"({what}); once they are gone: python -m tests.bench.host release-hugetlb",
+                  file=sys.stderr)
             return False
         time.sleep(1)
-    for _ in range(10):
-        subprocess.run(["umount", HUGETLB_V1], check=False)
+    subprocess.run(["umount", HUGETLB_V1], check=False)
+    for _ in range(20):
         if hugetlb_on_cgroup2():
             break
-        time.sleep(0.5)
+        time.sleep(0.25)
     else:
-        print("bench: hugetlb did not return to cgroup2", file=sys.stderr)
+        # Still alive: mount it again, or it would be left invisible and out of reach.
+        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "hugetlb", HUGETLB_V1],
+                       check=False)
+        print("bench: hugetlb did not return to cgroup2; it stays bound to "
+              f"{HUGETLB_V1}: python -m tests.bench.host release-hugetlb", file=sys.stderr)
         return False
     try:
         os.rmdir(HUGETLB_V1)
@@ -156,6 +167,19 @@ def hide_cgroup2() -> None:
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")
+
+
+def hugetlb_cgroups() -> int:
+    """Cgroups of the hugetlb hierarchy the kernel still holds, the removed ones too.
+
+    A removed cgroup lives on while a zombie that was in it is not reaped; an
+    unmounted hierarchy with such cgroups would stay alive, invisible."""
+    with open("/proc/cgroups") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] == "hugetlb":
+                return int(fields[2])
+    return 1
 
 
 def hierarchies() -> list[str]:

@@ -9,12 +9,13 @@ pip install -e '.[bench]').  Every container gets its own --root per runtime
 and a cgroup under --cgroup-parent; everything is removed at the end.
 
 crun refuses this machine's hybrid cgroup layout while cgroup2 holds a
-controller; when crun is measured, the free hugetlb controller is bound to a
-v1 hierarchy first (said on stderr) and given back to cgroup2 at the end, once
-no cgroup is left in it: other runtimes on the host make theirs there too while
-it is bound.  --cgroup-layout private-v1 instead hides cgroup2 in the bench's
-own mount namespace, so that all three runtimes see a v1-only host and nothing
-changes for anyone else.
+controller.  By default (--cgroup-layout private-v1) the bench hides the cgroup2
+mount in a mount namespace of its own, so that all three runtimes see the same
+v1-only host and nothing changes for anyone else.  --cgroup-layout bind-hugetlb
+instead binds the free hugetlb controller to a v1 hierarchy for the run (said
+on stderr) and gives it back to cgroup2 at the end; meanwhile every runtime on
+the host makes its cgroups there too, and the hierarchy can only be unmounted
+once all of them are gone, including removed ones that unreaped zombies hold.
 """
 
 from __future__ import annotations
@@ -58,12 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", help="the JSON result's path (default OUT/results.json)")
     ap.add_argument("--png", help="the plot's path (default OUT/ratios.png)")
     ap.add_argument("--no-plot", action="store_true")
-    ap.add_argument("--cgroup-layout", choices=("bind-hugetlb", "private-v1"),
-                    default="bind-hugetlb",
-                    help="how crun gets a host it accepts: bind the free hugetlb controller to "
-                    "v1 for the run (the default, changes the host for everyone meanwhile), or "
-                    "hide cgroup2 in the bench's own mount namespace (every runtime then sees "
-                    "v1 only; nothing global changes)")
+    ap.add_argument("--cgroup-layout", choices=("private-v1", "bind-hugetlb"),
+                    default="private-v1",
+                    help="how crun gets a host it accepts: hide cgroup2 in the bench's own mount "
+                    "namespace, every runtime then sees v1 only and nothing global changes "
+                    "(default); or bind the free hugetlb controller to v1 for the run, which "
+                    "changes the host for everyone meanwhile")
     ap.add_argument("--cgroup-parent", default="/pyrunc-bench",
                     help="the bench's own cgroup parent (default /pyrunc-bench)")
     opts = ap.parse_args(argv)

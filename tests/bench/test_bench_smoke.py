@@ -21,6 +21,7 @@ LIFECYCLE = ("run", "create", "state", "start", "delete", "exec", "kill")
 
 def test_quick_run_writes_well_formed_json(tmp_path):
     parent = f"/pyrunc-bench-smoke-{os.getpid()}"
+    unified = os.path.ismount("/sys/fs/cgroup/unified")
     out = tmp_path / "out"
     p = subprocess.run(
         [sys.executable, "-m", "tests.bench", "--quick", "--runtime", f"pyrunc={binary()}",
@@ -31,6 +32,7 @@ def test_quick_run_writes_well_formed_json(tmp_path):
     result = json.loads((out / "results.json").read_text())
 
     meta = result["meta"]
+    assert meta["cgroup_layout"] == "private-v1"  # the default
     assert meta["leftovers"] == []
     assert cgroup_dirs(parent) == []
     assert meta["quick"] and meta["runtimes"]["pyrunc"]["version"]
@@ -72,21 +74,25 @@ def test_quick_run_writes_well_formed_json(tmp_path):
 
     # pyrunc alone has no ratios to runc, so the plot is skipped, and says so
     assert "no plot:" in p.stdout and not (out / "ratios.png").exists()
+    assert os.path.ismount("/sys/fs/cgroup/unified") == unified  # hidden in its namespace only
 
 
-def test_private_v1_layout_leaves_the_host_alone(tmp_path):
-    unified = os.path.ismount("/sys/fs/cgroup/unified")
+def test_hugetlb_is_left_alone_without_crun(tmp_path):
+    with open("/sys/fs/cgroup/unified/cgroup.controllers") as f:
+        before = f.read()
     parent = f"/pyrunc-bench-smoke-{os.getpid()}"
     p = subprocess.run(
         [sys.executable, "-m", "tests.bench", "--quick", "--scenarios", "lifecycle",
-         "--runtime", f"pyrunc={binary()}", "--cgroup-layout", "private-v1",
+         "--runtime", f"pyrunc={binary()}", "--cgroup-layout", "bind-hugetlb",
          "--out", str(tmp_path), "--cgroup-parent", parent],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads((tmp_path / "results.json").read_text())
-    assert result["meta"]["cgroup_layout"] == "private-v1"
+    assert result["meta"]["cgroup_layout"] == "bind-hugetlb"
+    assert result["meta"]["hugetlb_bound_for_crun"] is False
     assert result["meta"]["leftovers"] == [] and cgroup_dirs(parent) == []
-    assert os.path.ismount("/sys/fs/cgroup/unified") == unified  # hidden in its namespace only
+    with open("/sys/fs/cgroup/unified/cgroup.controllers") as f:
+        assert f.read() == before
 
 
 def test_ratios_are_over_runc_median():

@@ -52,18 +52,16 @@ class HugetlbBusy(RuntimeError):
     pass
 
 
-BIND_LOCK = "/tmp/pyrunc-bench-hugetlb.lock"
-
-
 def lock_hugetlb() -> int:
-    """One binder of hugetlb at a time: a second bench must not release it under the first."""
-    fd = os.open(BIND_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    """One binder of hugetlb at a time: a second bench must not release it under the first.
+    The lock is on /sys/fs/cgroup itself, so that no lock file is left anywhere."""
+    fd = os.open(CGROUP_ROOT, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise HugetlbBusy("another bench binds hugetlb for crun right now "
-                          f"(it holds {BIND_LOCK})") from None
+                          f"(it holds a lock on {CGROUP_ROOT})") from None
     return fd
 
 
@@ -153,8 +151,12 @@ def hide_cgroup2() -> None:
     """Enter a mount namespace of the bench's own where the cgroup2 mount is gone.
 
     Every runtime the bench starts then sees a v1-only host (crun accepts it)
-    while nothing changes for anyone else, unlike binding hugetlb.  Call it
-    before any thread starts: unshare(CLONE_NEWNS) refuses a threaded process."""
+    while nothing changes for anyone else, unlike binding hugetlb.  A scratch
+    tmpfs takes the mount point's place: crun still makes the container's
+    directory for the "0::" line of /proc/self/cgroup there, which would
+    otherwise land in the host's /sys/fs/cgroup tmpfs, hidden under cgroup2.
+    Call it before any thread starts: unshare(CLONE_NEWNS) refuses a threaded
+    process."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
         err = ctypes.get_errno()
@@ -162,7 +164,8 @@ def hide_cgroup2() -> None:
     unified = os.path.dirname(UNIFIED_CONTROLLERS)
     cmds = [["mount", "--make-rprivate", "/"]]
     if os.path.ismount(unified):
-        cmds.append(["umount", unified])
+        cmds += [["umount", unified],
+                 ["mount", "-t", "tmpfs", "-o", "size=4m,mode=755", "bench-scratch", unified]]
     for cmd in cmds:
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
@@ -183,7 +186,15 @@ def hugetlb_cgroups() -> int:
 
 
 def hierarchies() -> list[str]:
-    return [os.path.join(CGROUP_ROOT, h) for h in sorted(os.listdir(CGROUP_ROOT))]
+    """The mounted cgroup hierarchies (v1 and cgroup2) as this mount namespace sees them."""
+    found = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                found.add(fields[4])
+    return sorted(found)
 
 
 def cgroup_dirs(parent: str) -> list[str]:

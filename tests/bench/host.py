@@ -165,7 +165,7 @@ def hide_cgroup2() -> None:
     cmds = [["mount", "--make-rprivate", "/"]]
     if os.path.ismount(unified):
         cmds += [["umount", unified],
-                 ["mount", "-t", "tmpfs", "-o", "size=4m,mode=755", "bench-scratch", unified]]
+                 ["mount", "-t", "tmpfs", "-o", "size=64m,mode=755", "bench-scratch", unified]]
     for cmd in cmds:
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:

@@ -48,14 +48,20 @@ def print_memory(peak: dict, init: dict) -> None:
                 print(f"{cmd:<16} {name:<8} {e['median_kib'] / 1024:>8.1f} "
                       f"{fmt_ratio(e.get('ratio_to_runc')):>7}")
     if init:
-        print("\na created container's waiting init, median MiB "
-              "(init RSS, init PSS, RSS of its cgroup's processes, memcg charge)")
-        print(f"{'runtime':<8} {'RSS':>7} {'PSS':>7} {'procs':>7} {'memcg':>7}")
+        print("\na created container's waiting init, median MiB (init RSS and PSS, RSS of the "
+              "processes in its cgroup, its memcg charge); target: RSS below runc's")
+        print(f"{'runtime':<8} {'RSS':>7} {'x runc':>7} {'PSS':>7} {'procs':>7} {'memcg':>7}")
         for name, e in init.items():
+            rss = e.get("init_rss_kib", {})
             cols = [e.get(k, {}).get("median_kib") for k in
-                    ("init_rss_kib", "init_pss_kib", "cgroup_procs_rss_kib", "memcg_usage_kib")]
-            print(f"{name:<8} " + " ".join(f"{c / 1024:>7.1f}" if c is not None else f"{'-':>7}"
-                                           for c in cols))
+                    ("init_pss_kib", "cgroup_procs_rss_kib", "memcg_usage_kib")]
+            print(f"{name:<8} {mib(rss.get('median_kib')):>7} "
+                  f"{fmt_ratio(rss.get('ratio_to_runc')):>7} "
+                  + " ".join(f"{mib(c):>7}" for c in cols))
+
+
+def mib(kib: float | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:.1f}"
 
 
 def print_sequence(seq: dict) -> None:

@@ -3,10 +3,15 @@
     python -m tests.bench [--rounds 30] [--quick] [--scenarios lifecycle,sequence,root,memlimit]
                           [--runtime NAME[=PATH] ...] [--out docs/bench]
 
-Prints medians, p10-p90 and each runtime's ratio to runc measured in the same
-run; writes OUT/results.json and OUT/ratios.png (the plot needs matplotlib:
-pip install -e '.[bench]').  Every container gets its own --root per runtime
-and a cgroup under --cgroup-parent; everything is removed at the end.
+Scenarios (tests/bench/scenarios.py): the lifecycle commands each on their own
+with peak RSS and the waiting init's memory; 100 containers in sequence and
+2-way parallel; list/state with 1,000 containers in the root; small memory
+limits.  Prints medians, p10-p90 and each runtime's ratio to runc measured in
+the same run; writes OUT/results.json and OUT/ratios.png (the plot needs
+matplotlib: pip install -e '.[bench]').  Each runtime gets its own --root and
+every container a cgroup under --cgroup-parent; everything is removed at the
+end and what could not be is reported (exit status 1).  Runtimes are timed by a
+small C helper (spawn.c, built with cc into a temporary directory).
 
 crun refuses this machine's hybrid cgroup layout while cgroup2 holds a
 controller.  By default (--cgroup-layout private-v1) the bench hides the cgroup2

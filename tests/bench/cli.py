@@ -70,6 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "namespace, every runtime then sees v1 only and nothing global changes "
                     "(default); or bind the free hugetlb controller to v1 for the run, which "
                     "changes the host for everyone meanwhile")
+    ap.add_argument("--gap", type=float, default=0.1,
+                    help="seconds of pause before each timed call (default 0.1): the kernel's "
+                    "cgroup migration lock goes idle, as on a host that does not start "
+                    "containers back to back, so each runtime pays its own first-migration "
+                    "grace period; 0 = back to back, where a call lands in the fast window "
+                    "the previous runtime's migration left")
     ap.add_argument("--cgroup-parent", default="/pyrunc-bench",
                     help="the bench's own cgroup parent (default /pyrunc-bench)")
     opts = ap.parse_args(argv)
@@ -159,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if spawner is None:
         print("bench: no C compiler for tests/bench/spawn.c: timing from Python, "
               "no peak RSS", file=sys.stderr)
-    runners = [Runner(n, p, os.path.join(base, "root", n), spawner=spawner)
+    runners = [Runner(n, p, os.path.join(base, "root", n), spawner=spawner, gap=opts.gap)
                for n, p in runtimes.items()]
     out: dict = {"meta": {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -167,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": opts.rounds, "quick": opts.quick, "scenarios": list(opts.scenarios),
         "seq_count": opts.seq_count, "root_count": opts.root_count,
         "memory_limits": MEMORY_LIMITS, "cgroup_parent": opts.cgroup_parent,
+        "gap_seconds": opts.gap,
         "timed_by": "tests/bench/spawn.c" if spawner else "python",
         "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}},
         "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}}

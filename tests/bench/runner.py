@@ -39,12 +39,15 @@ class Runner:
     created: set[str] = field(default_factory=set)  # every container id given to create/run
 
     spawner: str | None = None  # tests/bench/spawn.c, built by build_spawner()
+    gap: float = 0.0  # seconds of pause before each timed call (see cli.py --gap)
 
     def call(self, *args: str, cwd: str | None = None, scenario: str | None = None,
              check: bool = True, timeout: float = 120.0) -> Call:
         """Run `<runtime> --root ROOT args...`; with a scenario, record time and peak RSS.
         A call still running after `timeout` seconds is killed (and fails)."""
         argv = [self.path, "--root", self.root, *args]
+        if scenario and self.gap:
+            time.sleep(self.gap)
         if args[0] in ("create", "run"):
             self.created.add(args[-1])
         # Files, not pipes: a created container keeps the runtime's stdout/stderr open.

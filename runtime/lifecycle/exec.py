@@ -144,16 +144,25 @@ def exec_process(ctx, container_id: str, process: dict, req: ExecRequest) -> int
     config = c.config()
     process = with_container_defaults(process, config)
     cgroup_paths, strict = cgroup_paths_for(c.state.get("cgroup") or {}, req.cgroups)
-    stdio.ensure_stdio()
-    stdio.check_preserved(3, req.preserve_fds)
-    rlimits = parent.check_rlimits(process)
-    seccomp = _seccomp(config)
-    host = terminal.HostConsole() if tty and not req.detach else None
-    run = _Exec(c, config, process, req, host)
+    from runtime.cgroups import warmup
+
+    # The kernel's slow first migration (cgroups/warmup.py) overlaps what follows.
+    warm = warmup.for_exec(cgroup_paths)
     try:
-        return run.start(rlimits, seccomp, cgroup_paths, strict)
+        stdio.ensure_stdio()
+        stdio.check_preserved(3, req.preserve_fds)
+        rlimits = parent.check_rlimits(process)
+        seccomp = _seccomp(config)
+        host = terminal.HostConsole() if tty and not req.detach else None
+        run = _Exec(c, config, process, req, host)
+        run.warmup = warm
+        try:
+            return run.start(rlimits, seccomp, cgroup_paths, strict)
+        finally:
+            run.close()
     finally:
-        run.close()
+        if warm is not None:
+            warm.stop()
 
 
 class _Exec:
@@ -169,7 +178,7 @@ class _Exec:
         self.fds: list[int] = []
         self.channel: Channel | None = None
         self.pid = 0                 # not 0 while the process is ours to kill on failure
-        self.warmup = None
+        self.warmup = None           # cgroups/warmup.py's thread, stopped once joined
 
     def start(self, rlimits: list, seccomp, cgroup_paths: dict[str, str],
               strict: set[str]) -> int:
@@ -191,10 +200,6 @@ class _Exec:
             chown_stdio=self.req.detach or tty, home=exec_plan.home_in_root(root, uid),
             relayed=tty and not self.req.detach,
             keyring_of="" if self.c.state.get("no_new_keyring") else self.c.id))
-        from runtime.cgroups import warmup
-
-        # The kernel's slow first migration (cgroups/warmup.py) overlaps the spawn.
-        self.warmup = warmup.for_exec(cgroup_paths)
         with Foreground() as fg:
             self.channel = Channel(plan)
             try:

@@ -56,27 +56,25 @@ def run(ctx, opts: dict, args: list[str]) -> int:
 def _exec(ctx, opts: dict, args: list[str]) -> int:
     from runtime.errors import PyruncError
     from runtime.lifecycle import exec as ex
-    from runtime.lifecycle.container import Container
-    from runtime.state.store import Store
 
     container_id = args[0]
     if not opts["process"] and len(args) == 1:
         raise PyruncError("process args cannot be empty")
-    if opts["process"]:
-        process = ex.process_from_file(opts["process"])
-    else:
+
+    def make_process(c) -> dict:  # once the container is known to be running
+        if opts["process"]:
+            return ex.process_from_file(opts["process"])
         from runtime.lifecycle.create import load_bundle_config
 
-        bundle = Container.load(Store(ctx.root), container_id).state.get("bundle", "")
-        process = ex.process_from_bundle(
-            load_bundle_config(bundle), args[1:], cwd=opts["cwd"], env=opts["env"],
-            tty=opts["tty"], user=opts["user"], additional_gids=opts["additional_gids"],
-            caps=opts["cap"],
+        return ex.process_from_bundle(
+            load_bundle_config(c.state.get("bundle", "")), args[1:], cwd=opts["cwd"],
+            env=opts["env"], tty=opts["tty"], user=opts["user"],
+            additional_gids=opts["additional_gids"], caps=opts["cap"],
             no_new_privs=None if opts["no_new_privs"] == UNSET else opts["no_new_privs"],
-            apparmor=opts["apparmor"],
-            process_label=opts["process_label"])
+            apparmor=opts["apparmor"], process_label=opts["process_label"])
+
     req = ex.ExecRequest(detach=opts["detach"], console_socket=opts["console_socket"],
                          pid_file=opts["pid_file"], preserve_fds=opts["preserve_fds"],
                          ignore_paused=opts["ignore_paused"], cgroups=opts["cgroup"],
                          pidfd_socket=opts["pidfd_socket"])
-    return ex.exec_process(ctx, container_id, process, req)
+    return ex.exec_process(ctx, container_id, make_process, req)

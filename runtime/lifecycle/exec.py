@@ -15,14 +15,19 @@ from __future__ import annotations
 import errno
 import os
 
-from runtime.errors import PyruncError
+from runtime.errors import ChildError, PyruncError
 from runtime.lifecycle.container import Container
-from runtime.native.channel import Channel, ChildError
-from runtime.process import exec_plan, lsm, parent, stdio, terminal
-from runtime.process.namespaces import JOIN_ORDER, KINDS, Namespaces
-from runtime.state.status import start_time
 from runtime.state.store import Store
 from spec.jsonio import loads
+
+# The native path and the process modules (~5 ms of imports) are imported once the
+# container's cgroup warm-up has started (exec_process), so that they overlap it.
+TYPE_CHECKING = False  # typing costs ~7 ms of imports
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runtime.native.channel import Channel
+    from runtime.process.terminal import HostConsole
 
 
 class ExecRequest:
@@ -112,6 +117,8 @@ def validate_process(p: dict) -> None:
         raise PyruncError("Cwd must be an absolute path")
     if not p.get("args"):
         raise PyruncError("args must not be empty")
+    from runtime.process import lsm
+
     lsm.check({"process": p})
 
 
@@ -129,8 +136,10 @@ def with_container_defaults(process: dict, config: dict) -> dict:
 
 
 # -- running it ------------------------------------------------------------------------------
-def exec_process(ctx, container_id: str, process: dict, req: ExecRequest) -> int:
-    """Start `process` in the container; its exit status in the foreground, else 0."""
+def exec_process(ctx, container_id: str, make_process: Callable[[Container], dict],
+                 req: ExecRequest) -> int:
+    """Start the process make_process(container) describes in the container; its exit
+    status in the foreground, else 0.  As runc: the container's state is checked first."""
     c = Container.load(Store(ctx.root), container_id)
     status = c.status()
     if status == "stopped":
@@ -139,16 +148,19 @@ def exec_process(ctx, container_id: str, process: dict, req: ExecRequest) -> int
         raise PyruncError("cannot exec in a paused container (use --ignore-paused to override)")
     if status == "creating":
         raise PyruncError("cannot exec in a container that is still being created")
-    tty = bool(process.get("terminal"))
-    terminal.check_terminal(tty, req.detach, req.console_socket)
-    config = c.config()
-    process = with_container_defaults(process, config)
     cgroup_paths, strict = cgroup_paths_for(c.state.get("cgroup") or {}, req.cgroups)
     from runtime.cgroups import warmup
 
     # The kernel's slow first migration (cgroups/warmup.py) overlaps what follows.
     warm = warmup.for_exec(cgroup_paths)
     try:
+        from runtime.process import parent, stdio, terminal
+
+        process = make_process(c)
+        tty = bool(process.get("terminal"))
+        terminal.check_terminal(tty, req.detach, req.console_socket)
+        config = c.config()
+        process = with_container_defaults(process, config)
         stdio.ensure_stdio()
         stdio.check_preserved(3, req.preserve_fds)
         rlimits = parent.check_rlimits(process)
@@ -169,7 +181,7 @@ class _Exec:
     """One exec: every fd it opens and the process it starts are undone by close()."""
 
     def __init__(self, c: Container, config: dict, process: dict, req: ExecRequest,
-                 host: terminal.HostConsole | None) -> None:
+                 host: HostConsole | None) -> None:
         self.c = c
         self.config = config
         self.process = process
@@ -183,6 +195,8 @@ class _Exec:
     def start(self, rlimits: list, seccomp, cgroup_paths: dict[str, str],
               strict: set[str]) -> int:
         from runtime.lifecycle.run import Foreground, wait_status
+        from runtime.native.channel import Channel
+        from runtime.process import exec_plan, parent, terminal
 
         root, joined = self._open_init()
         tty = bool(self.process.get("terminal"))
@@ -240,6 +254,9 @@ class _Exec:
         """The init's root and namespaces, pid-reuse safe: opened through /proc/<pid>
         while a pidfd shows that the init is still the container's."""
         import select
+
+        from runtime.process.namespaces import JOIN_ORDER, KINDS, Namespaces
+        from runtime.state.status import start_time
 
         pid, started = self.c.pid, self.c.state.get("pid_start")
         try:
@@ -318,6 +335,8 @@ class _Exec:
                     os.close(fdp[0])
 
     def _relay(self, ours: int) -> None:
+        from runtime.process import terminal
+
         assert self.host is not None
         master = self._keep(terminal.receive_master(ours))
         pidfd = self._keep(os.pidfd_open(self.pid))

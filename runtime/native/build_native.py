@@ -14,6 +14,7 @@ CSRC = os.path.join(HERE, "csrc")
 SOURCES = ("spawn.c", "sync.c", "namespaces.c", "mounts.c", "devices.c", "creds.c",
            "process.c", "seccomp.c", "sched.c", "hook_spawn.c", "terminal.c", "exec.c",
            "mount_api.c", "mempolicy.c", "copyup.c")
+SOURCES += ("bpf.c",)   # cgroup v2 device programs (runtime/cgroups/v2/devices.py)
 
 
 def _cdef_modules() -> list[dict]:

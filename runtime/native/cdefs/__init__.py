@@ -6,3 +6,4 @@ their values come from the system headers at build time, never hard-coded.
 """
 
 MODULES = ("pyrunc", "linux", "seccomp")
+MODULES += ("bpf",)   # cgroup v2 device programs

@@ -251,12 +251,19 @@ class V1Manager(Manager):
 
     def stats(self) -> dict:
         st = stats_mod.new()
+        available = None
         for sub in _STATS_ORDER:
             path = self.paths.get(sub)
             if path:
                 _v1(sub).stats(path, st)
-        if self.paths.get("") and "hugetlb" not in self.paths:
-            _v2("hugetlb").stats(self.paths[""], st)
+                continue
+            # A controller only cgroup2 offers here: read the cgroup2 side.
+            if sub in _V2_NAME and self.paths.get(""):
+                if available is None:
+                    available = self._unified_available()
+                read_stats = getattr(_v2(_V2_NAME[sub]), "stats", None)
+                if _V2_NAME[sub] in available and read_stats is not None:
+                    read_stats(self.paths[""], st)
         return stats_mod.to_runc_json(st)
 
     def oom_kill_count(self) -> int:

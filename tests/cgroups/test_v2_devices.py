@@ -21,8 +21,8 @@ import os
 import shutil
 
 import pytest
-from cg_testlib import Pyrunc, busybox_bundle, leftovers, requires_root
-from v2_layouts import LayoutRuntime, drop_runc_parents, host_cgroup2_dir, host_supports
+from cg_testlib import Pyrunc, RootSubtreeGuard, busybox_bundle, leftovers, requires_root
+from v2_layouts import UNIFIED, LayoutRuntime, drop_runc_parents, host_cgroup2_dir, host_supports
 
 from runtime.cgroups import CgroupError
 from runtime.cgroups.devices import WILDCARD, Rule, rules_from_oci
@@ -178,10 +178,15 @@ def layout_runtime(request, tmp_path, cg_parent):
         pytest.skip(why)
     if layout == "hybrid-no-devices" and os.environ.get("PYRUNC_TEST_RUNTIME"):
         pytest.skip("runc 1.1 has no eBPF device filter on hybrid hosts (it needs v1 devices)")
+    # The runtimes offer every controller down the path, the cgroup2 root included.
+    guard = RootSubtreeGuard(UNIFIED)
     rt = LayoutRuntime(str(tmp_path / "root"), layout)
-    yield rt
-    rt.cleanup()
-    drop_runc_parents(cg_parent)
+    try:
+        yield rt
+    finally:
+        rt.cleanup()
+        drop_runc_parents(cg_parent)
+        guard.restore()
     assert leftovers(cg_parent) == []
 
 

@@ -167,3 +167,13 @@ def test_cpu_max_and_weight_throttle_a_busy_loop(runtime, tmp_path, cg_parent):
     assert p.returncode == 0, p.stderr
     throttling = json.loads(p.stdout)["data"]["cpu"]["throttling"]
     assert throttling["throttledPeriods"] >= second["nr_throttled"]
+
+
+def test_a_lent_hierarchy_is_mounted_again_as_it_was():
+    """The remount repeats what `mount` showed (pure: nothing is mounted here)."""
+    from v1_release import _mount_args
+
+    entry = {"dev": "0:36", "root": "/", "mountpoint": "/sys/fs/cgroup/pids",
+             "opts": "rw,relatime", "fstype": "cgroup", "source": "cgroup", "super": "rw,pids"}
+    assert _mount_args(entry) == ["mount", "-t", "cgroup", "-o", "rw,relatime,pids", "cgroup",
+                                  "/sys/fs/cgroup/pids"]

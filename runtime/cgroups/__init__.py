@@ -25,8 +25,9 @@ Where pyrunc knowingly differs from runc 1.1's cgroupfs driver:
   strings), so a refused ``set`` leaves the cgroup untouched;
 * ``destroy`` also removes the parent directories ``create`` made, once empty;
 * the CPU burst/idle and ``checkBeforeUpdate`` settings of runc 1.2 are honoured;
-* device rules are not enforced on a pure cgroup2 host (no eBPF filter yet; a
-  warning says so); ``--systemd-cgroup`` gives runc's errors and stops there.
+* device rules on cgroup2 are an eBPF program as in runc (v2/devicefilter.py,
+  v2/devices.py), also on a hybrid host without a v1 devices hierarchy (runc
+  1.1 requires one there); ``--systemd-cgroup`` gives runc's errors and stops there.
 """
 
 from __future__ import annotations

@@ -60,10 +60,12 @@ def _join(*parts: str) -> str:
 def v1_paths(h: Hierarchies, inner: str, own: dict[str, str] | None = None) -> dict[str, str]:
     """Per-controller directories for a v1 or hybrid layout ("" is the cgroup2 side)."""
     paths: dict[str, str] = {}
+    # Without a v1 devices hierarchy, a hybrid host filters devices on cgroup2 (eBPF).
+    need_devices = not (h.mode == "hybrid" and h.unified is not None)
     for sub in V1_SUBSYSTEMS:
         mount = h.v1.get(sub)
         if mount is None:
-            if sub == "devices":
+            if sub == "devices" and need_devices:
                 raise CgroupError("mountpoint for devices not found")
             continue
         if inner.startswith("/"):
@@ -71,7 +73,7 @@ def v1_paths(h: Hierarchies, inner: str, own: dict[str, str] | None = None) -> d
             continue
         own_cg = (own or {}).get(sub)
         if own_cg is None:
-            if sub == "devices":
+            if sub == "devices" and need_devices:
                 raise CgroupError("cgroup for devices not found in /proc/self/cgroup")
             continue
         rel = os.path.relpath(own_cg, mount.root)

@@ -17,7 +17,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(HERE, "csrc")
 SOURCES = ("spawn.c", "sync.c", "namespaces.c", "mounts.c", "devices.c", "creds.c",
            "process.c", "seccomp.c", "sched.c", "hook_spawn.c", "terminal.c", "exec.c",
-           "mount_api.c", "mempolicy.c", "copyup.c", "sealed_exec.c", "keyring.c")
+           "mount_api.c", "mempolicy.c", "copyup.c", "sealed_exec.c", "keyring.c",
+           "bpf.c")   # bpf.c: cgroup v2 device programs (runtime/cgroups/v2/devices.py)
 # The exec trampoline (csrc/trampoline.c) is its own static program: no libc, no
 # relocations, one segment; the extension embeds its bytes (see sealed_exec.c).
 TRAMPOLINE_FLAGS = ("-nostdlib", "-static", "-fno-pie", "-no-pie", "-Os", "-ffreestanding",

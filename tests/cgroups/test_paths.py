@@ -106,9 +106,16 @@ def test_relative_path_goes_below_our_own_cgroup():
 
 
 def test_devices_hierarchy_is_required_on_v1():
-    no_devices = "\n".join(line for line in HYBRID.splitlines() if "devices" not in line)
+    no_devices = "\n".join(line for line in HYBRID.splitlines()
+                           if "devices" not in line and "cgroup2" not in line)
     with pytest.raises(CgroupError, match="devices"):
         v1_paths(parse_mountinfo(no_devices), "/x")
+
+
+def test_hybrid_without_v1_devices_filters_on_the_cgroup2_side():
+    no_devices = "\n".join(line for line in HYBRID.splitlines() if "devices" not in line)
+    paths = v1_paths(parse_mountinfo(no_devices), "/x")
+    assert "devices" not in paths and paths[""] == "/sys/fs/cgroup/unified/x"
 
 
 def test_unified_paths():

@@ -66,6 +66,11 @@ class V1Manager(Manager):
         except OSError:
             return set()
 
+    def _devices_on_v2(self) -> bool:
+        """Hybrid without a v1 devices hierarchy: device rules are an eBPF program."""
+        return self.mode == "hybrid" and not self.paths.get("devices") and \
+            bool(self.paths.get(""))
+
     # -- interface ------------------------------------------------------------
     def create(self) -> None:
         for sub, path in list(self.paths.items()):
@@ -102,6 +107,9 @@ class V1Manager(Manager):
             try:
                 write_procs(path, pid)
             except CgroupError as e:
+                # Device rules on the cgroup2 side only bind processes inside it.
+                if sub == "" and self._devices_on_v2():
+                    raise
                 if self._ignorable(sub, e):
                     if sub not in _BEST_EFFORT:
                         del self.paths[sub]
@@ -166,6 +174,10 @@ class V1Manager(Manager):
             enable.extend(sorted(unified_mod.controllers_of(unified) & available))
 
         # Preflight: nothing is written if any of this fails.
+        if rules is not None and self._devices_on_v2():
+            from runtime.cgroups.v2 import devicefilter
+
+            devicefilter.build(rules)
         for sub, path, mod in steps:
             if sub == "hugetlb":
                 _check_page_sizes(res)
@@ -179,6 +191,12 @@ class V1Manager(Manager):
             enable_controllers(self.unified_mount, unified_path, enable)
         for _sub, path, mod in steps:
             if mod == "set_rules":
+                if not path and self._devices_on_v2():
+                    from runtime.cgroups.v2.manager import set_device_rules
+
+                    set_device_rules(unified_path, rules, rootless=self.rootless,
+                                     warnings=self.warnings)
+                    continue
                 if not path:
                     raise CgroupError("cannot set devices limit: container could not join "
                                       "or create cgroup")
@@ -233,12 +251,19 @@ class V1Manager(Manager):
 
     def stats(self) -> dict:
         st = stats_mod.new()
+        available = None
         for sub in _STATS_ORDER:
             path = self.paths.get(sub)
             if path:
                 _v1(sub).stats(path, st)
-        if self.paths.get("") and "hugetlb" not in self.paths:
-            _v2("hugetlb").stats(self.paths[""], st)
+                continue
+            # A controller only cgroup2 offers here: read the cgroup2 side.
+            if sub in _V2_NAME and self.paths.get(""):
+                if available is None:
+                    available = self._unified_available()
+                read_stats = getattr(_v2(_V2_NAME[sub]), "stats", None)
+                if _V2_NAME[sub] in available and read_stats is not None:
+                    read_stats(self.paths[""], st)
         return stats_mod.to_runc_json(st)
 
     def oom_kill_count(self) -> int:

@@ -1,12 +1,11 @@
 """Manager for a pure cgroup v2 layout (runc's "fs2" driver): one directory.
 
-Device rules would need an eBPF program attached to the cgroup; that is not
-implemented, so on a unified-only host device rules are not enforced and a
-warning says so.
+Device rules become an eBPF program attached to the directory (v2/devices.py).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 
 from runtime.cgroups import CgroupError, files
@@ -19,8 +18,6 @@ from runtime.cgroups.manager import Manager, all_pids, remove_paths, write_procs
 _SET_ORDER = (("pids", "pids"), ("memory", "memory"), ("io", "blockIO"), ("cpu", "cpu"),
               ("cpuset", "cpu"), ("hugetlb", "hugepageLimits"), ("rdma", "rdma"))
 _DOMAIN = ("memory", "io", "cpu", "hugetlb")
-DEVICES_WARNING = ("device rules are not enforced on cgroup v2 (the eBPF device "
-                   "filter is not implemented)")
 
 
 def _mod(name: str):
@@ -51,6 +48,18 @@ def enable_controllers(mount: str, leaf: str, controllers: list[str]) -> None:
         except CgroupError as e:
             raise CgroupError(f"cannot enable the {' '.join(missing)} controller(s) in {d}: "
                               f"{e}") from None
+
+
+def set_device_rules(path: str, rules: list, *, rootless: bool, warnings: list[str]) -> None:
+    """Attach the device program; rootless, the kernel may refuse it (a warning, as runc)."""
+    from runtime.cgroups.v2 import devices
+
+    try:
+        devices.set_rules(path, rules)
+    except devices.BpfError as e:
+        if not rootless or e.errno not in (errno.EPERM, errno.EACCES):
+            raise
+        warnings.append(f"device rules are not enforced: {e}")
 
 
 class V2Manager(Manager):
@@ -110,9 +119,14 @@ class V2Manager(Manager):
 
     def set(self, resources: dict, *, linux_devices: list | None = None) -> None:  # noqa: A003
         res = res_mod.validate(resources, self.warnings)
-        if res.get("devices") is not None and DEVICES_WARNING not in self.warnings:
-            self.warnings.append(DEVICES_WARNING)
+        from runtime.cgroups.devices import rules_from_oci
+
+        rules = rules_from_oci(res.get("devices") or [], linux_devices)
+        from runtime.cgroups.v2 import devicefilter
+
+        devicefilter.build(rules)   # refuse bad rules before anything is written
         self._write(res)
+        set_device_rules(self.path, rules, rootless=self.rootless, warnings=self.warnings)
         self._remember(res)
 
     def update(self, resources: dict) -> None:

@@ -5,4 +5,4 @@ Each module defines INCLUDES (C code placed in the generated source) and CDEF
 their values come from the system headers at build time, never hard-coded.
 """
 
-MODULES = ("pyrunc", "linux", "seccomp", "exec_guard")
+MODULES = ("pyrunc", "linux", "seccomp", "exec_guard", "bpf")  # bpf: cgroup v2 device programs

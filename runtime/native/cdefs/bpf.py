@@ -1,0 +1,59 @@
+"""csrc/bpf.c: cgroup v2 device programs (load, query, attach, detach), and the
+instruction encoding constants of <linux/bpf.h> that runtime/cgroups/v2/devicefilter.py
+assembles a program from."""
+
+INCLUDES = """
+#include <linux/bpf.h>
+
+int pyrunc_bpf_load_device_prog(const struct bpf_insn *insns, unsigned int count,
+                                char *log, unsigned int log_size);
+int pyrunc_bpf_query_device_progs(int cgroup_fd, uint32_t *ids, unsigned int max,
+                                  unsigned int *count);
+int pyrunc_bpf_prog_fd_by_id(uint32_t id);
+int pyrunc_bpf_attach_device_prog(int cgroup_fd, int prog_fd, unsigned int flags);
+int pyrunc_bpf_detach_device_prog(int cgroup_fd, int prog_fd);
+"""
+
+CDEF = """
+struct bpf_insn {
+    uint8_t code;
+    uint8_t dst_reg:4;
+    uint8_t src_reg:4;
+    int16_t off;
+    int32_t imm;
+};
+
+struct bpf_cgroup_dev_ctx {
+    uint32_t access_type;
+    uint32_t major;
+    uint32_t minor;
+};
+
+#define BPF_LDX ...
+#define BPF_ALU ...
+#define BPF_JMP ...
+#define BPF_MEM ...
+#define BPF_W ...
+#define BPF_K ...
+#define BPF_X ...
+#define BPF_AND ...
+#define BPF_RSH ...
+#define BPF_MOV ...
+#define BPF_JNE ...
+#define BPF_EXIT ...
+
+#define BPF_DEVCG_ACC_MKNOD ...
+#define BPF_DEVCG_ACC_READ ...
+#define BPF_DEVCG_ACC_WRITE ...
+#define BPF_DEVCG_DEV_BLOCK ...
+#define BPF_DEVCG_DEV_CHAR ...
+#define BPF_F_ALLOW_MULTI ...
+
+int pyrunc_bpf_load_device_prog(const struct bpf_insn *insns, unsigned int count,
+                                char *log, unsigned int log_size);
+int pyrunc_bpf_query_device_progs(int cgroup_fd, uint32_t *ids, unsigned int max,
+                                  unsigned int *count);
+int pyrunc_bpf_prog_fd_by_id(uint32_t id);
+int pyrunc_bpf_attach_device_prog(int cgroup_fd, int prog_fd, unsigned int flags);
+int pyrunc_bpf_detach_device_prog(int cgroup_fd, int prog_fd);
+"""

@@ -13,7 +13,6 @@ import time
 
 from runtime import SPEC_VERSION
 from runtime.errors import PyruncError
-from runtime.lifecycle import hooks
 from runtime.log import log
 from runtime.process import stdio
 from runtime.state.status import start_time
@@ -137,6 +136,7 @@ class Creation:
             raise PyruncError("process.args must be set in config.json to create a container")
         if not (process.get("cwd") or "/").startswith("/"):
             raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
+        from runtime.lifecycle import hooks
         from runtime.process import init_plan, preflight, security, terminal
         from runtime.process.cgroup_mount import make_handler
         from runtime.process.namespaces import Namespaces
@@ -269,6 +269,8 @@ class Creation:
             self._resources_set = True
 
     def _run_create_hooks(self, config: dict, ns: Namespaces) -> None:
+        from runtime.lifecycle import hooks
+
         st = hooks.state(self.id, "creating", self.pid, self.bundle, self.state.get("annotations"))
         hooks.run("prestart", config, st, cwd=self.bundle)
         hooks.run("createRuntime", config, st, cwd=self.bundle)
@@ -308,6 +310,8 @@ class Creation:
                 self.cgroup.destroy()
             except Exception as e:  # noqa: BLE001 - report, keep undoing
                 log.warning(f"remove cgroups: {e}")
+        from runtime.lifecycle import hooks
+
         if self.pid and hooks.has_any(self.config, "poststop"):
             # runtime.md, Lifecycle steps 12-13: the container is destroyed, then
             # poststop hooks run (warnings only), as after a `delete`.

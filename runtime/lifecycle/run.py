@@ -115,14 +115,17 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     if opts["console_socket"]:
         raise PyruncError("pyrunc run failed: cannot use console socket if runc will not "
                           "detach or allocate tty")
+    # As runc, a foreground run becomes a subreaper; only once create is done (its
+    # cffi import would otherwise come before the cgroup warm-up): until `start`
+    # the init, our child, runs nothing that could leave orphans.
     subreaper = not opts.get("no_subreaper")
-    if subreaper:
-        become_subreaper()
     if wants_tty:
         return _run_with_terminal(ctx, container_id, opts, subreaper)
     with Foreground() as fg:
         # Our stdio is the caller's own: it is passed, never chowned.
         pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False)
+        if subreaper:
+            become_subreaper()
         from runtime.lifecycle.delete import delete
         from runtime.lifecycle.start import start
 
@@ -156,6 +159,8 @@ def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> i
         with Foreground() as fg:
             try:
                 pid = create_with_prefix("run", ctx, opts, container_id, console_fd=theirs)
+                if subreaper:
+                    become_subreaper()
             finally:
                 os.close(theirs)
             try:

@@ -12,8 +12,6 @@ import errno
 import os
 
 from runtime.cgroups import CgroupError
-from runtime.cgroups import resources as res_mod
-from runtime.cgroups import stats as stats_mod
 from runtime.cgroups.files import CgroupFileError, q
 from runtime.cgroups.manager import Manager, all_pids, remove_paths, write_procs
 from runtime.cgroups.paths import V1_SUBSYSTEMS
@@ -117,6 +115,8 @@ class V1Manager(Manager):
                 raise
 
     def set(self, resources: dict, *, linux_devices: list | None = None) -> None:  # noqa: A003
+        from runtime.cgroups import resources as res_mod  # only when limits are set
+
         res = res_mod.validate(resources, self.warnings)
         from runtime.cgroups.devices import rules_from_oci
 
@@ -124,6 +124,8 @@ class V1Manager(Manager):
         self._remember(res)
 
     def update(self, resources: dict) -> None:
+        from runtime.cgroups import resources as res_mod
+
         new = res_mod.validate(resources, self.warnings)
         write, merged = res_mod.merge_update(self.resources, new)
         try:
@@ -250,6 +252,8 @@ class V1Manager(Manager):
         return bool(path) and os.path.isdir(path)
 
     def stats(self) -> dict:
+        from runtime.cgroups import stats as stats_mod
+
         st = stats_mod.new()
         available = None
         for sub in _STATS_ORDER:
@@ -296,6 +300,8 @@ class V1Manager(Manager):
 
 
 def _check_page_sizes(res: dict) -> None:
+    from runtime.cgroups import stats as stats_mod
+
     sizes = stats_mod.hugepage_sizes()
     for h in res.get("hugepageLimits") or []:
         if h["pageSize"] not in sizes:

@@ -174,7 +174,11 @@ def lend(controllers: list[str], wait: float = 5.0) -> Lent:
         json.dump({"mounts": mounts, "root_subtree": sorted(lent.root_subtree)}, f)
     try:
         for m in mounts:
-            subprocess.run(["umount", m["mountpoint"]], check=True, capture_output=True)
+            p = subprocess.run(["umount", m["mountpoint"]], capture_output=True, text=True)
+            if p.returncode != 0:
+                # e.g. "target is busy": a process has a file of the hierarchy open.
+                raise NotLendable(f"umount {m['mountpoint']} failed: "
+                                  f"{(p.stderr.strip() or 'exit status ' + str(p.returncode))}")
         end = time.monotonic() + wait
         while not set(lent.v2_names) <= _v2_controllers():
             if time.monotonic() > end:

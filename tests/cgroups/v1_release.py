@@ -175,9 +175,10 @@ def lend(controllers: list[str], wait: float = 5.0) -> Lent:
     try:
         for m in mounts:
             p = subprocess.run(["umount", m["mountpoint"]], capture_output=True, text=True)
-            if p.returncode != 0:  # busy: someone holds a file of it open
-                raise NotLendable(f"cannot unmount the v1 hierarchy at {m['mountpoint']}: "
-                                  f"{p.stderr.strip() or p.returncode}")
+            if p.returncode != 0:
+                # e.g. "target is busy": a process has a file of the hierarchy open.
+                raise NotLendable(f"umount {m['mountpoint']} failed: "
+                                  f"{(p.stderr.strip() or 'exit status ' + str(p.returncode))}")
         end = time.monotonic() + wait
         while not set(lent.v2_names) <= _v2_controllers():
             if time.monotonic() > end:

@@ -125,3 +125,29 @@ def _kill_members(path: Path) -> None:
             freezer.write_text("THAWED")
         except OSError:
             pass
+
+
+def root_subtree() -> dict[Path, set[str]]:
+    """The controllers each cgroup2 root offers its children (cgroup.subtree_control)."""
+    out: dict[Path, set[str]] = {}
+    for h in hierarchies():
+        if h.version == 2:
+            try:
+                out[h.mountpoint] = set(read(h.mountpoint / "cgroup.subtree_control").split())
+            except OSError:
+                pass
+    return out
+
+
+def restore_root_subtree(before: dict[Path, set[str]]) -> None:
+    """Disable in each cgroup2 root what the run enabled there.  A runtime under test may
+    enable controllers up to the root (runc does on cgroup2; pyrunc for hugetlb limits on
+    hybrid hosts): the root is the host's, so it is put back.  Best effort: a controller
+    another cgroup below still uses stays."""
+    for root, now in root_subtree().items():
+        for controller in sorted(now - before.get(root, now)):
+            try:
+                (root / "cgroup.subtree_control").write_text(f"-{controller}")
+            except OSError:
+                pass
+

@@ -59,6 +59,7 @@ class Session:
         self.state_root.mkdir(mode=0o700)
         self.template = bundles.build_rootfs_template(self.base / "rootfs-template")
         self.cgroup_parent = f"/pyrunc-conformance-{self.token}"
+        self._root_subtree = cgroupfs.root_subtree()
         self.runtime = Runtime(runtime_path, self.state_root, timeout=timeout)
         self.keep = keep
         self._host_names = _host_names()
@@ -83,6 +84,7 @@ class Session:
         problems = _restore_host_names(self._host_names)
         reap_container_zombies(self.cgroup_parent)
         problems += cgroupfs.remove_tree(self.cgroup_parent)
+        cgroupfs.restore_root_subtree(self._root_subtree)
         problems += unmount_below(self.base)
         if not self.keep and not problems:
             shutil.rmtree(self.base, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test directory (none are autouse here)."""
+"""Fixtures shared by every test directory (one autouse: the cgroup2 root as found)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ def cgroup_parent():
     parent = f"/pyrunc-test-{os.getpid()}"
     yield parent
     leaks.remove_cgroup_tree(parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cgroup2_root_as_found():
+    """The one autouse fixture: the cgroup2 root is the host's, and runtimes enable
+    controllers up to it on demand (hugetlb limits on this hybrid host); whatever the
+    run enabled there is disabled again at the end."""
+    before = leaks.cgroup2_root_subtree()
+    yield
+    leaks.restore_cgroup2_root_subtree(before)
 
 
 @pytest.fixture

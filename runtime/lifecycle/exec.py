@@ -354,8 +354,6 @@ class _Exec:
     def close(self) -> None:
         """A process that failed on its way to execve, or whose runtime failed after,
         is killed (runc's terminate); our fds are closed, the terminal restored."""
-        if self.warmup is not None:
-            self.warmup.stop()
         if self.pid:
             import signal
 

@@ -11,8 +11,6 @@ child waits for the runtime:
 
 from __future__ import annotations
 
-import os
-
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import (
@@ -299,8 +297,3 @@ def _personality(p: dict) -> int:
 def uses_stage1(joined: list) -> bool:
     """Joining a namespace by path needs a first stage that setns()es then clones."""
     return bool(joined)
-
-
-def rootfs_path(config: dict, bundle: str) -> str:
-    root = (config.get("root") or {}).get("path") or "rootfs"
-    return os.path.realpath(os.path.join(bundle, root))

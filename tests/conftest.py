@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.support import leaks  # noqa: E402
 from tests.support.bundle import Bundle, shared_rootfs  # noqa: E402
-from tests.support.runtime import Runtime  # noqa: E402
+from tests.support.runtime import Runtime, under_test_and_runc  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +46,14 @@ def cgroup2_root_as_found():
 def rt(tmp_path, cgroup_parent):
     """The runtime under test with a private --root; containers are force-deleted after."""
     r = Runtime(str(tmp_path / "root"))
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture(params=under_test_and_runc(), ids=os.path.basename)
+def any_rt(request, tmp_path):
+    """The runtime under test, then runc, each with a private --root (same behaviour)."""
+    r = Runtime(str(tmp_path / "root"), request.param)
     yield r
     r.cleanup()
 

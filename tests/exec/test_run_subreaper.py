@@ -8,29 +8,10 @@ tests run against runc 1.1.5.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
 import pytest
-
-from tests.support.runtime import Runtime, binary
-
-RUNC = "/usr/sbin/runc"
-
-
-def _runtimes() -> list[str]:
-    out = [binary()]
-    if os.access(RUNC, os.X_OK) and os.path.realpath(binary()) != RUNC:
-        out.append(RUNC)
-    return out
-
-
-@pytest.fixture(params=_runtimes(), ids=lambda p: os.path.basename(p))
-def any_rt(request, tmp_path):
-    r = Runtime(str(tmp_path / "root"), request.param)
-    yield r
-    r.cleanup()
 
 
 @pytest.fixture

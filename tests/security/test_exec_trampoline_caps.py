@@ -18,11 +18,11 @@ import struct
 import pytest
 
 from runtime.native import lib
-from tests.support.runtime import Runtime, is_pyrunc
+from tests.support.runtime import RUNC, Runtime, is_pyrunc
 
 pytestmark = pytest.mark.skipif(not is_pyrunc(), reason="compares pyrunc with runc")
 
-RUNC = "/usr/sbin/runc"
+
 NET_BIND = "CAP_NET_BIND_SERVICE"
 CHOWN = "CAP_CHOWN"
 _VFS_CAP_REVISION_2 = 0x02000000

@@ -18,9 +18,8 @@ import uuid
 import pytest
 
 from runtime.native import lib
-from tests.support.runtime import Runtime, binary
+from tests.support.runtime import RUNC, Runtime
 
-RUNC = "/usr/sbin/runc"
 POSSESSOR_ALL = 0x3F000000  # possessor: view, read, write, search, link, setattr; others none
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -34,20 +33,6 @@ def _in_session_keyring(name: str):
                                        POSSESSOR_ALL) < 0:
             os._exit(99)
     return join
-
-
-def _runtimes() -> list[str]:
-    out = [binary()]
-    if os.access(RUNC, os.X_OK) and os.path.realpath(binary()) != RUNC:
-        out.append(RUNC)
-    return out
-
-
-@pytest.fixture(params=_runtimes(), ids=lambda p: os.path.basename(p))
-def any_rt(request, tmp_path):
-    r = Runtime(str(tmp_path / "root"), request.param)
-    yield r
-    r.cleanup()
 
 
 @pytest.fixture

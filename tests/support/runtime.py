@@ -20,6 +20,17 @@ def is_pyrunc() -> bool:
     return os.path.basename(binary()).startswith("pyrunc")
 
 
+RUNC = "/usr/sbin/runc"
+
+
+def under_test_and_runc() -> list[str]:
+    """The runtime under test, and runc beside it when installed (and not already it)."""
+    out = [binary()]
+    if os.access(RUNC, os.X_OK) and os.path.realpath(binary()) != RUNC:
+        out.append(RUNC)
+    return out
+
+
 class Runtime:
     def __init__(self, root: str, path: str | None = None) -> None:
         self.path = path or binary()

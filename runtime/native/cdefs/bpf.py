@@ -2,17 +2,7 @@
 instruction encoding constants of <linux/bpf.h> that runtime/cgroups/v2/devicefilter.py
 assembles a program from."""
 
-INCLUDES = """
-#include <linux/bpf.h>
-
-int pyrunc_bpf_load_device_prog(const struct bpf_insn *insns, unsigned int count,
-                                char *log, unsigned int log_size);
-int pyrunc_bpf_query_device_progs(int cgroup_fd, uint32_t *ids, unsigned int max,
-                                  unsigned int *count);
-int pyrunc_bpf_prog_fd_by_id(uint32_t id);
-int pyrunc_bpf_attach_device_prog(int cgroup_fd, int prog_fd, unsigned int flags);
-int pyrunc_bpf_detach_device_prog(int cgroup_fd, int prog_fd);
-"""
+INCLUDES = '#include "bpf.h"'
 
 CDEF = """
 struct bpf_insn {

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 
+#include "bpf.h"
+
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
     return syscall(SYS_bpf, cmd, attr, sizeof(*attr));

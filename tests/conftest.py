@@ -37,9 +37,11 @@ def cgroup2_root_as_found():
     """The one autouse fixture: the cgroup2 root is the host's, and runtimes enable
     controllers up to it on demand (hugetlb limits on this hybrid host); whatever the
     run enabled there is disabled again at the end."""
-    before = leaks.cgroup2_root_subtree()
+    from conformance import cgroupfs
+
+    before = cgroupfs.root_subtree()
     yield
-    leaks.restore_cgroup2_root_subtree(before)
+    cgroupfs.restore_root_subtree(before)
 
 
 @pytest.fixture

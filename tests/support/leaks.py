@@ -33,31 +33,3 @@ def remove_cgroup_tree(parent: str) -> None:
 def mounts_mentioning(text: str) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [line for line in f if text in line]
-
-
-def cgroup2_root_subtree() -> dict[str, set[str]]:
-    """cgroup.subtree_control of every cgroup2 root (mount point -> controllers)."""
-    out: dict[str, set[str]] = {}
-    with open("/proc/self/mountinfo") as f:
-        roots = {line.split()[4] for line in f if " - cgroup2 " in line}
-    for root in roots:
-        try:
-            with open(os.path.join(root, "cgroup.subtree_control")) as f:
-                out[root] = set(f.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def restore_cgroup2_root_subtree(before: dict[str, set[str]]) -> None:
-    """Disable in each cgroup2 root what the tests enabled there (the root is the host's;
-    a runtime enables controllers up to it on demand).  Best effort: a controller a
-    cgroup below still uses stays."""
-    for root, now in cgroup2_root_subtree().items():
-        for controller in sorted(now - before.get(root, now)):
-            try:
-                with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
-                    f.write(f"-{controller}")
-            except OSError:
-                pass
-

@@ -39,7 +39,7 @@ def wait_for(path: str, proc: subprocess.Popen | None = None, timeout: float = 2
 
 def kill_hook(mark: str) -> None:
     """The hook outlives a killed runtime (it is the caller's program): end it."""
-    from tests.robustness.leftovers import processes_mentioning
+    from tests.support.leaks import processes_mentioning
 
     for pid in processes_mentioning(mark):
         try:

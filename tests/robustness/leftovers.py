@@ -8,23 +8,6 @@ import subprocess
 from tests.support import leaks
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains `text`: a pyrunc container init is a clone of
-    the `create` command, so it carries the container id until it execs."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmdline = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            out.append(int(d))
-    return out
-
-
 def found(root: str, cid: str, cgroup_parent: str, marker: str = "") -> list[str]:
     """Everything container `cid` left: state dir, cgroups (every hierarchy), processes,
     host mounts mentioning `marker` (e.g. the bundle path). Empty means clean."""
@@ -32,7 +15,7 @@ def found(root: str, cid: str, cgroup_parent: str, marker: str = "") -> list[str
     if os.path.lexists(os.path.join(root, cid)):
         left.append(f"state dir {os.path.join(root, cid)}")
     left += [f"cgroup {d}" for d in leaks.cgroup_dirs(cgroup_parent) if cid in d]
-    left += [f"process {pid}" for pid in processes_mentioning(cid)]
+    left += [f"process {pid}" for pid in leaks.processes_mentioning(cid)]
     if marker:
         left += [f"mount {m.strip()}" for m in leaks.mounts_mentioning(marker)]
     return left

@@ -84,22 +84,5 @@ def assert_create_fails_cleanly(rt, bundle, cgroup_parent: str, *fragments: str)
     assert rt.ids() == []
     assert not os.path.exists(os.path.join(rt.root, bundle.id))
     assert not any(bundle.id in d for d in leaks.cgroup_dirs(cgroup_parent))
-    assert processes_mentioning(bundle.id) == []
+    assert leaks.processes_mentioning(bundle.id) == []
     return lines[0]
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains `text` (pyrunc's container process is a
-    clone of the `create` command, so it carries the container id)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmdline = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            out.append(int(d))
-    return out

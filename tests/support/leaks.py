@@ -33,3 +33,20 @@ def remove_cgroup_tree(parent: str) -> None:
 def mounts_mentioning(text: str) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [line for line in f if text in line]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line contains `text`: a pyrunc container init is a clone of
+    the `create` command, so it carries the container id until it execs."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            out.append(int(d))
+    return out

@@ -20,6 +20,7 @@ DEFAULT_DEVICES = (
 )
 
 _TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+_MAX_NUMBER = (1 << 31) - 1  # as cgroups/v2/devicefilter.py
 
 
 def device_list(config: dict) -> list[dict]:
@@ -31,6 +32,11 @@ def device_list(config: dict) -> list[dict]:
     for d in configured:
         if d.get("type") not in _TYPES:
             raise PyruncError(f"device {d.get('path')}: unknown device type {d.get('type')!r}")
+        for field in ("major", "minor"):
+            # What mknod's dev_t (and os.makedev) can carry; the schema allows any int64.
+            if not 0 <= d.get(field, 0) <= _MAX_NUMBER:
+                raise PyruncError(f"device {d.get('path')}: {field} {d[field]} is out of range "
+                                  f"(0 to {_MAX_NUMBER})")
         out.append(d)
     return out
 

@@ -34,6 +34,10 @@ from __future__ import annotations
 
 from runtime.errors import PyruncError
 
+# Joined when possible, as runc's named hierarchies: "" is the cgroup2 side of a
+# hybrid host.
+BEST_EFFORT = ("", "name=systemd")
+
 
 class CgroupError(PyruncError):
     """A cgroup operation failed; ``str(err)`` is a one-line message for the user."""

@@ -5,7 +5,8 @@ One Manager per container.  The lifecycle drives it as::
     mgr = for_container(id, spec_cgroups_path)   # computes paths, touches nothing
     mgr.create()                                 # mkdir everywhere
     mgr.set(linux_resources)                     # validate, then write limits
-    mgr.apply(init_pid)                          # move the process in
+    mgr.apply(init_pid)                          # move the process in (what it did
+                                                 # not join itself: joinable_paths)
     state["cgroups"] = mgr.to_state()
     ...
     from_state(state["cgroups"]).destroy()
@@ -22,6 +23,10 @@ import time
 
 from runtime.cgroups import CgroupError, files
 from runtime.cgroups.files import CgroupFileError
+
+TYPE_CHECKING = False  # typing costs ~7 ms of imports
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 STATE_VERSION = 1
 
@@ -45,8 +50,17 @@ class Manager:
     def create(self) -> None:
         raise NotImplementedError
 
-    def apply(self, pid: int) -> None:
+    def apply(self, pid: int, joined: Collection[str] = ()) -> None:
+        """Put pid in the container's cgroups.  ``joined``: the keys of
+        joinable_paths() the process joined (or, for cgroup2, was cloned into)
+        by itself; cgroup2 is checked, the rest is trusted."""
         raise NotImplementedError
+
+    def joinable_paths(self) -> dict[str, str]:
+        """Cgroups the container process may join by itself, cheaply: controller
+        -> v1 directory ("" -> the cgroup2 directory to clone it into).  See
+        runtime/process/cgroup_join.py."""
+        return {}
 
     def set(self, resources: dict, *, linux_devices: list | None = None) -> None:  # noqa: A003
         raise NotImplementedError
@@ -157,6 +171,12 @@ def write_procs(path: str, pid: int) -> None:
                 raise CgroupFileError(f"failed to write {pid} to {path}/cgroup.procs: "
                                       f"{os.strerror(e.errno).lower()}", e.errno) from None
             time.sleep(0.03)
+
+
+def cloned_into(path: str, pid: int, joined: Collection[str]) -> bool:
+    """Whether the process was cloned into the cgroup2 directory ``path``
+    (clone3 may have refused: then the runtime moves it)."""
+    return "" in joined and pid in read_procs(path)
 
 
 def read_procs(path: str) -> list[int]:

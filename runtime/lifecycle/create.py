@@ -54,7 +54,7 @@ def check_bundle_config(bundle: str, config: object) -> None:
 
 def early_fields_sane(config: object) -> bool:
     """Whether the fields used before validation (the state and the cgroups, made
-    first so that cgroups/warmup.py starts early) have the types the schema says."""
+    first) have the types the schema says."""
     if not isinstance(config, dict):
         return False
     linux, root = config.get("linux"), config.get("root")
@@ -89,7 +89,7 @@ class Creation:
         self.no_new_keyring = no_new_keyring
         self.dir = ""
         self.cgroup = None
-        self.warmup = None
+        self.joined: set[str] = set()     # cgroups the init joined by itself
         self.channel = None
         self.pid = 0
         self.state: dict = {}
@@ -109,9 +109,7 @@ class Creation:
                 raise PyruncError(f"invalid {what} {value!r}: it contains a NUL byte")
         rootfs = os.path.realpath(os.path.join(self.bundle, root))
 
-        # The cgroups come first, so that the kernel's slow first migration
-        # (cgroups/warmup.py) overlaps the imports and checks below.  Anything
-        # refused from here on is rolled back.
+        # Anything refused from here on is rolled back.
         self.dir = Store(self.ctx.root).create_dir(self.id)
         me = os.getpid()
         self.state = {
@@ -127,9 +125,9 @@ class Creation:
         self._create_cgroups(config)
 
         check_bundle_config(self.bundle, config)
-        # Limits before the init joins (runc sets them after): limit files need no
-        # cgroup lock, so writing them overlaps the warm-up, and the init is
-        # limited from its first instruction in the container's cgroups.
+        # Limits before the init joins (runc sets them after): the init joins by
+        # itself (process/cgroup_join.py) and is limited from its first
+        # instruction in the container's cgroups.
         self._set_resources(config.get("linux") or {})
         process = config.get("process")
         if not process or not process.get("args"):
@@ -160,6 +158,10 @@ class Creation:
         from runtime.process.idmap import IdmapTrees
 
         trees = IdmapTrees(config.get("linux") or {}, "user" in ns.new)
+        from runtime.cgroups import BEST_EFFORT
+        from runtime.process.cgroup_join import CgroupJoin
+
+        join = CgroupJoin(self.cgroup.joinable_paths(), best_effort=BEST_EFFORT)
         try:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
@@ -171,6 +173,7 @@ class Creation:
                 fix_stdio=self.chown_stdio or bool(process.get("terminal")),
                 keyring_of="" if self.no_new_keyring else self.id)
             opts.idmap = trees
+            opts.cgroup_join = join
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf
                 opts.seccomp_flags = self.security.seccomp.flags
@@ -182,8 +185,10 @@ class Creation:
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
             if pidfd_conn >= 0:
                 terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
+            self.joined = join.keys
         finally:
             trees.close()  # the container process has its own copies
+            join.close()
             os.close(listener)
             for _, fd, _ in joined:
                 os.close(fd)
@@ -204,9 +209,6 @@ class Creation:
                             rootless=self.ctx.rootless == "true")
         self.cgroup = mgr
         mgr.create()
-        from runtime.cgroups import warmup
-
-        self.warmup = warmup.for_new(mgr)
         self.state["cgroup"] = mgr.to_state()
         self._save()
 
@@ -227,9 +229,7 @@ class Creation:
                                            self.oci_state("creating"), self.pid)
                     continue
                 if name == "cgroups":
-                    self.cgroup.apply(self.pid)
-                    if self.warmup is not None:
-                        self.warmup.stop()
+                    self.cgroup.apply(self.pid, self.joined)
                     if "user" in ns.new:
                         parent.write_id_mappings(self.pid, linux)
                     if "time" in ns.new:
@@ -303,8 +303,6 @@ class Creation:
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
-        if self.warmup is not None:
-            self.warmup.stop()
         if self.cgroup is not None:
             try:
                 self.cgroup.destroy()

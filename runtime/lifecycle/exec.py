@@ -21,7 +21,7 @@ from runtime.state.store import Store
 from spec.jsonio import loads
 
 # The native path and the process modules (~5 ms of imports) are imported once the
-# container's cgroup warm-up has started (exec_process), so that they overlap it.
+# container's state has been checked (exec_process), as runc checks it first.
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -149,32 +149,23 @@ def exec_process(ctx, container_id: str, make_process: Callable[[Container], dic
     if status == "creating":
         raise PyruncError("cannot exec in a container that is still being created")
     cgroup_paths, strict = cgroup_paths_for(c.state.get("cgroup") or {}, req.cgroups)
-    from runtime.cgroups import warmup
+    from runtime.process import parent, stdio, terminal
 
-    # The kernel's slow first migration (cgroups/warmup.py) overlaps what follows.
-    warm = warmup.for_exec(cgroup_paths)
+    process = make_process(c)
+    tty = bool(process.get("terminal"))
+    terminal.check_terminal(tty, req.detach, req.console_socket)
+    config = c.config()
+    process = with_container_defaults(process, config)
+    stdio.ensure_stdio()
+    stdio.check_preserved(3, req.preserve_fds)
+    rlimits = parent.check_rlimits(process)
+    seccomp = _seccomp(config)
+    host = terminal.HostConsole() if tty and not req.detach else None
+    run = _Exec(c, config, process, req, host)
     try:
-        from runtime.process import parent, stdio, terminal
-
-        process = make_process(c)
-        tty = bool(process.get("terminal"))
-        terminal.check_terminal(tty, req.detach, req.console_socket)
-        config = c.config()
-        process = with_container_defaults(process, config)
-        stdio.ensure_stdio()
-        stdio.check_preserved(3, req.preserve_fds)
-        rlimits = parent.check_rlimits(process)
-        seccomp = _seccomp(config)
-        host = terminal.HostConsole() if tty and not req.detach else None
-        run = _Exec(c, config, process, req, host)
-        run.warmup = warm
-        try:
-            return run.start(rlimits, seccomp, cgroup_paths, strict)
-        finally:
-            run.close()
+        return run.start(rlimits, seccomp, cgroup_paths, strict)
     finally:
-        if warm is not None:
-            warm.stop()
+        run.close()
 
 
 class _Exec:
@@ -190,13 +181,14 @@ class _Exec:
         self.fds: list[int] = []
         self.channel: Channel | None = None
         self.pid = 0                 # not 0 while the process is ours to kill on failure
-        self.warmup = None           # cgroups/warmup.py's thread, stopped once joined
 
     def start(self, rlimits: list, seccomp, cgroup_paths: dict[str, str],
               strict: set[str]) -> int:
-        from runtime.lifecycle.run import Foreground, wait_status
+        from runtime.cgroups import BEST_EFFORT
+        from runtime.lifecycle.run import Foreground
         from runtime.native.channel import Channel
-        from runtime.process import exec_plan, parent, terminal
+        from runtime.process import exec_plan, terminal
+        from runtime.process.cgroup_join import CgroupJoin
 
         root, joined = self._open_init()
         tty = bool(self.process.get("terminal"))
@@ -208,38 +200,54 @@ class _Exec:
         pidfd_conn = (self._keep(terminal.connect(self.req.pidfd_socket))
                       if self.req.pidfd_socket else -1)
         uid = int((self.process.get("user") or {}).get("uid", 0))
-        plan = exec_plan.build(self.process, self.config, joined, exec_plan.ExecOptions(
+        opts = exec_plan.ExecOptions(
             preserve_fds=self.req.preserve_fds, console_fd=console, seccomp=seccomp,
             # In the foreground without a terminal, stdio is the caller's own.
             chown_stdio=self.req.detach or tty, home=exec_plan.home_in_root(root, uid),
             relayed=tty and not self.req.detach,
-            keyring_of="" if self.c.state.get("no_new_keyring") else self.c.id))
-        with Foreground() as fg:
-            self.channel = Channel(plan)
-            try:
-                self.pid = self.channel.spawn(stage1=True)
-            except PyruncError:
-                self._reap_stage1()
-                raise
-            for fd in [console, root, *(fd for _, fd, _ in joined)]:
-                self._close(fd)
-            self._join_cgroups(cgroup_paths, strict)
-            parent.set_rlimits(self.pid, rlimits)
-            self.channel.ack()
-            self._wait_exec(seccomp)
-            if pidfd_conn >= 0:
-                terminal.send_pidfd(pidfd_conn, self.pid, b"setns")
-            if self.req.pid_file:
-                _write_pid_file(self.req.pid_file, self.pid)
-            if self.req.detach:
-                self.pid = 0
-                return 0
-            fg.attach(self.pid)
-            if self.host is not None:
-                self._relay(ours)
-            status = wait_status(self.pid)
+            keyring_of="" if self.c.state.get("no_new_keyring") else self.c.id)
+        join = opts.cgroup_join = CgroupJoin(
+            cgroup_paths, best_effort=[k for k in BEST_EFFORT if k not in strict])
+        try:
+            plan = exec_plan.build(self.process, self.config, joined, opts)
+            with Foreground() as fg:
+                self.channel = Channel(plan)
+                try:
+                    self.pid = self.channel.spawn(stage1=True)
+                except PyruncError:
+                    self._reap_stage1()
+                    raise
+                finally:
+                    join.close()
+                for fd in [console, root, *(fd for _, fd, _ in joined)]:
+                    self._close(fd)
+                self._join_cgroups(cgroup_paths, strict, join.keys)
+                return self._run(fg, rlimits, seccomp, pidfd_conn, ours)
+        finally:
+            join.close()
+
+    def _run(self, fg, rlimits: list, seccomp, pidfd_conn: int, ours: int) -> int:
+        """From the "cgroups" sync on: the process execs, then runs (foreground) or not."""
+        from runtime.lifecycle.run import wait_status
+        from runtime.process import parent, terminal
+
+        assert self.channel is not None
+        parent.set_rlimits(self.pid, rlimits)
+        self.channel.ack()
+        self._wait_exec(seccomp)
+        if pidfd_conn >= 0:
+            terminal.send_pidfd(pidfd_conn, self.pid, b"setns")
+        if self.req.pid_file:
+            _write_pid_file(self.req.pid_file, self.pid)
+        if self.req.detach:
             self.pid = 0
-            return status
+            return 0
+        fg.attach(self.pid)
+        if self.host is not None:
+            self._relay(ours)
+        status = wait_status(self.pid)
+        self.pid = 0
+        return status
 
     def _keep(self, fd: int) -> int:
         self.fds.append(fd)
@@ -285,27 +293,26 @@ class _Exec:
         self._close(pidfd)
         return root, joined
 
-    def _join_cgroups(self, paths: dict[str, str], strict: set[str]) -> None:
+    def _join_cgroups(self, paths: dict[str, str], strict: set[str], joined: set[str]) -> None:
         """At the "cgroups" sync: into every cgroup of the container (or its --cgroup
-        sub-cgroups) before the process does anything in the container."""
-        from runtime.cgroups import CgroupError
-        from runtime.cgroups.manager import write_procs
+        sub-cgroups) before the process does anything in the container.  It joined
+        the ``joined`` ones itself (process/cgroup_join.py)."""
+        from runtime.cgroups import BEST_EFFORT, CgroupError
+        from runtime.cgroups.manager import cloned_into, write_procs
 
         assert self.channel is not None
         name, _ = self.channel.wait_sync()
         if name != "cgroups":
             raise PyruncError(f"unexpected sync point {name!r} of the exec process")
-        try:
-            for key, path in paths.items():
-                try:
-                    write_procs(path, self.pid)
-                except CgroupError as e:
-                    if key in _BEST_EFFORT and key not in strict:
-                        continue
-                    raise PyruncError(f"error adding pid {self.pid} to cgroups: {e}") from None
-        finally:
-            if self.warmup is not None:
-                self.warmup.stop()
+        for key, path in paths.items():
+            if key in joined and (key or cloned_into(path, self.pid, joined)):
+                continue
+            try:
+                write_procs(path, self.pid)
+            except CgroupError as e:
+                if key in BEST_EFFORT and key not in strict:
+                    continue
+                raise PyruncError(f"error adding pid {self.pid} to cgroups: {e}") from None
 
     def _wait_exec(self, seccomp) -> None:
         """Read the sync socket until it closes: its close-on-exec end goes with execve.
@@ -376,7 +383,6 @@ class _Exec:
 
 
 # -- cgroups, seccomp, pid file ------------------------------------------------------------
-_BEST_EFFORT = ("", "name=systemd")  # as the cgroup manager: joined when possible
 
 
 def sub_cgroups(args: list[str]) -> dict[str, str]:

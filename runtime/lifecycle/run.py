@@ -115,9 +115,8 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     if opts["console_socket"]:
         raise PyruncError("pyrunc run failed: cannot use console socket if runc will not "
                           "detach or allocate tty")
-    # As runc, a foreground run becomes a subreaper; only once create is done (its
-    # cffi import would otherwise come before the cgroup warm-up): until `start`
-    # the init, our child, runs nothing that could leave orphans.
+    # As runc, a foreground run becomes a subreaper; only once create is done:
+    # until `start` the init, our child, runs nothing that could leave orphans.
     subreaper = not opts.get("no_subreaper")
     if wants_tty:
         return _run_with_terminal(ctx, container_id, opts, subreaper)

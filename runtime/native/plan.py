@@ -18,6 +18,7 @@ class Plan:
         self.what: list[str] = []      # human description per op, for errors
         self.pre_what: list[str] = []
         self.clone_flags = 0
+        self.cgroup_fd = -1            # cgroup2 directory to clone into (cgroup_join.py)
         self.sync_ids: dict[int, str] = {}
         self._keep: list = []
 
@@ -80,6 +81,7 @@ class Plan:
         plan.sync_fd = sync_fd
         plan.clone_flags = self.clone_flags
         plan.stage1 = 1 if stage1 else 0
+        plan.cgroup_fd = self.cgroup_fd
         plan.pre_ops = self._fill(self.pre)
         plan.n_pre = len(self.pre)
         plan.ops = self._fill(self.ops)

@@ -3,8 +3,9 @@
 Reference: runc's nsexec.c (non-dumpable, join the init's namespaces user
 first, fork into the pid namespace, setsid) and setns_init_linux.go
 (terminal, no_new_privs, labels, seccomp around finalizeNamespace).  One sync
-point, "cgroups": the runtime puts the new pid in the container's cgroups and
-sets its rlimits before the process touches anything in the container.
+point, "cgroups": the process has joined what cgroups it can by itself
+(cgroup_join.py), the runtime puts it in the others and sets its rlimits
+before the process touches anything in the container.
 
 The stage-1 process (a fork of the runtime) makes itself non-dumpable, then
 setns()es into /proc/<init>/ns/* (opened by the runtime, pid-reuse safe) and
@@ -28,6 +29,7 @@ class ExecOptions:
                  chown_stdio: bool = True, home: str = "/", relayed: bool = False,
                  keyring_of: str = "") -> None:
         self.preserve_fds = preserve_fds
+        self.cgroup_join = None         # cgroup_join.CgroupJoin: cgroups it joins by itself
         self.console_fd = console_fd
         self.relayed = relayed          # the pty goes to pyrunc's own foreground relay
         self.seccomp = seccomp          # runtime.process.seccomp.Filter or None
@@ -47,6 +49,8 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
         plan.add(lib.OP_SETNS, f"join the container's {kind} namespace", fd=fd,
                  flags=KINDS[kind][0], s=(path,), pre=True)
 
+    if opts.cgroup_join is not None:
+        opts.cgroup_join.add_to(plan)
     plan.sync("cgroups")
     plan.add(lib.OP_SETSID, "setsid")
     if opts.keyring_of:

@@ -3,7 +3,8 @@
 Reference: runc's nsexec.c (namespaces), rootfs_linux.go (prepareRootfs,
 finalizeRootfs) and standard_init_linux.go (Init).  Sync points, where the
 child waits for the runtime:
-  "cgroups"  the runtime puts the pid in its cgroups and writes id mappings;
+  "cgroups"  the child has joined what cgroups it can by itself (cgroup_join.py);
+             the runtime puts it in the others and writes id mappings;
   "hooks"    prestart/createRuntime/createContainer hooks (mounts done, before pivot);
   "ready"    cgroup limits, rlimits, oom_score_adj (after the rootfs, before credentials);
   "waiting"  the runtime records the container as created and exits.
@@ -48,6 +49,7 @@ class InitOptions:
         self.seccomp_notify = seccomp_notify
         self.cgroup_mount = cgroup_mount
         self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
+        self.cgroup_join = None  # cgroup_join.CgroupJoin: cgroups it joins by itself
         self.console_fd = console_fd      # console socket: process.terminal's pty goes there
         self.console_relayed = console_relayed  # ... to pyrunc's own foreground relay
         self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
@@ -80,6 +82,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
 
     if "time" in ns.new:
         plan.add(lib.OP_UNSHARE, "unshare the time namespace", flags=lib.CLONE_NEWTIME)
+    if opts.cgroup_join is not None:
+        opts.cgroup_join.add_to(plan)
     plan.sync("cgroups")
     if "user" in ns.new:
         plan.add(lib.OP_SETRESGID, "become root in the user namespace (gid)", n=(0,))

@@ -11,10 +11,15 @@ from __future__ import annotations
 import errno
 import os
 
+from runtime.cgroups import BEST_EFFORT as _BEST_EFFORT
 from runtime.cgroups import CgroupError
 from runtime.cgroups.files import CgroupFileError, q
-from runtime.cgroups.manager import Manager, all_pids, remove_paths, write_procs
+from runtime.cgroups.manager import Manager, all_pids, cloned_into, remove_paths, write_procs
 from runtime.cgroups.paths import V1_SUBSYSTEMS
+
+TYPE_CHECKING = False  # typing costs ~7 ms of imports
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 # Which linux.resources group can concern a controller (checked before importing it).
 _RESOURCE_GROUP = {
@@ -25,7 +30,6 @@ _RESOURCE_GROUP = {
 _V2_NAME = {"memory": "memory", "cpu": "cpu", "cpuset": "cpuset", "pids": "pids",
             "blkio": "io", "hugetlb": "hugetlb", "rdma": "rdma"}
 _STATS_ORDER = ("cpuset", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb", "rdma")
-_BEST_EFFORT = ("name=systemd", "")     # joined if possible, like runc's NameGroup
 _ROOTLESS_IGNORABLE = (errno.EPERM, errno.EACCES, errno.EROFS)
 
 
@@ -96,12 +100,18 @@ class V1Manager(Manager):
         for d in reversed(levels):
             cpuset.fill_from_parent(d)
 
-    def apply(self, pid: int) -> None:
+    def joinable_paths(self) -> dict[str, str]:
+        # Rootless: which joins may fail and be ignored is apply()'s to decide.
+        return {} if self.rootless else dict(self.paths)
+
+    def apply(self, pid: int, joined: Collection[str] = ()) -> None:
         if self.resources and "cpu" in self.paths:
             cpu = _v1("cpu")
             if cpu.rt_requested(self.resources):
                 cpu.set_rt(self.paths["cpu"], self.resources)
         for sub, path in list(self.paths.items()):
+            if sub in joined and (sub or cloned_into(path, pid, joined)):
+                continue
             try:
                 write_procs(path, pid)
             except CgroupError as e:

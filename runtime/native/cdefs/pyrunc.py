@@ -14,7 +14,7 @@ enum pyrunc_op_kind {
     OP_CLEAR_PDEATHSIG, OP_WAIT_START, OP_SECCOMP, OP_EXEC, OP_FIX_STDIO, OP_CHDIR_TRY,
     OP_CHDIR_RETRY, OP_SCHED_SETATTR, OP_IOPRIO_SET, OP_SCHED_SETAFFINITY, OP_SET_DUMPABLE,
     OP_PTY_OPEN, OP_PTY_RESIZE, OP_PTY_MOUNT_CONSOLE, OP_PTY_SEND, OP_PTY_STDIO, OP_SETCTTY,
-    OP_MOVE_MOUNT, OP_MOUNT_SETATTR, OP_SET_MEMPOLICY, OP_TMPFS_COPYUP, ...
+    OP_MOVE_MOUNT, OP_MOUNT_SETATTR, OP_SET_MEMPOLICY, OP_TMPFS_COPYUP, OP_JOIN_CGROUP, ...
 };
 
 struct pyrunc_op {
@@ -32,6 +32,7 @@ struct pyrunc_plan {
     int sync_fd;
     unsigned long clone_flags;
     int stage1;
+    int cgroup_fd;
     const struct pyrunc_op *pre_ops;
     size_t n_pre;
     const struct pyrunc_op *ops;

@@ -76,6 +76,7 @@ enum pyrunc_op_kind {
     OP_SEAL_TRAMPOLINE,   /* sealed memfd with the exec trampoline; flags: SEAL_* (sealed_exec.c) */
     OP_EXEC_SEALED,       /* v[0]={"", "", argv...} v[1]=envp: exec through the trampoline */
     OP_JOIN_KEYRING,      /* s[0]=session keyring name, flags: PYRUNC_KEYRING_* (keyring.c) */
+    OP_JOIN_CGROUP,       /* fd=a v1 "tasks" file, s[0]=its path; flags=1: best effort (cgroups.c) */
     OP__COUNT
 };
 
@@ -94,6 +95,7 @@ struct pyrunc_plan {
     int sync_fd;                    /* the child's end of the sync socket */
     unsigned long clone_flags;      /* CLONE_NEW* of the namespaces created */
     int stage1;                     /* fork first: run pre_ops (setns), then clone */
+    int cgroup_fd;                  /* >= 0: cgroup2 directory to clone the process into */
     const struct pyrunc_op *pre_ops;
     size_t n_pre;
     const struct pyrunc_op *ops;
@@ -228,6 +230,7 @@ int op_tmpfs_copyup(struct child_ctx *, const struct pyrunc_op *);
 int op_seal_trampoline(struct child_ctx *, const struct pyrunc_op *);
 int op_exec_sealed(struct child_ctx *, const struct pyrunc_op *);
 int op_join_keyring(struct child_ctx *, const struct pyrunc_op *);
+int op_join_cgroup(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 
 #include "pyrunc.h"
 
@@ -65,6 +66,7 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_SEAL_TRAMPOLINE] = op_seal_trampoline,
     [OP_EXEC_SEALED] = op_exec_sealed,
     [OP_JOIN_KEYRING] = op_join_keyring,
+    [OP_JOIN_CGROUP] = op_join_cgroup,
     [OP_PTY_OPEN] = op_pty_open,
     [OP_PTY_RESIZE] = op_pty_resize,
     [OP_PTY_MOUNT_CONSOLE] = op_pty_mount_console,
@@ -88,6 +90,26 @@ int op_fail(struct child_ctx *ctx, const char *fmt, ...)
 static pid_t raw_clone(unsigned long flags)
 {
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+/* clone3 straight into the cgroup2 directory cgroup_fd: the kernel places the
+ * child at fork, so no migration (and none of its global lock, see cgroups.c)
+ * is needed.  Where the kernel or the permissions refuse (old kernel, a joined
+ * user namespace), a plain clone; the runtime then moves the process. */
+static pid_t clone_into(unsigned long flags, int cgroup_fd)
+{
+    if (cgroup_fd >= 0) {
+        struct clone_args args = {
+            .flags = flags | CLONE_INTO_CGROUP,
+            .cgroup = (unsigned long long)cgroup_fd,
+            /* With CLONE_PARENT the exit signal is our parent's: clone3 wants 0. */
+            .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
+        };
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0)
+            return pid;
+    }
+    return raw_clone(flags);
 }
 
 static void report_error(struct child_ctx *ctx, int err)
@@ -173,7 +195,7 @@ static void stage1_main(const struct pyrunc_plan *plan)
             _exit(1);
         }
     }
-    pid_t pid = raw_clone(plan->clone_flags | CLONE_PARENT);
+    pid_t pid = clone_into(plan->clone_flags | CLONE_PARENT, plan->cgroup_fd);
     if (pid < 0) {
         op_fail(&ctx, "clone");
         report_error(&ctx, errno);
@@ -188,7 +210,7 @@ static void stage1_main(const struct pyrunc_plan *plan)
 
 pid_t pyrunc_spawn(const struct pyrunc_plan *plan)
 {
-    pid_t pid = raw_clone(plan->stage1 ? 0 : plan->clone_flags);
+    pid_t pid = plan->stage1 ? raw_clone(0) : clone_into(plan->clone_flags, plan->cgroup_fd);
     if (pid < 0)
         return -errno;
     if (pid == 0) {

@@ -19,6 +19,13 @@ class ConfigError(Exception):
         super().__init__(" ".join(message.splitlines()))
 
 
+def has_hooks(cfg: dict, *kinds: str) -> bool:
+    """Whether cfg has a hook of any of these kinds (runtime.lifecycle.hooks is only
+    imported then)."""
+    hooks = cfg.get("hooks") or {}
+    return any(hooks.get(k) for k in kinds)
+
+
 def validate_config(cfg: dict) -> None:
     """Raise ConfigError naming the first schema violation in cfg, e.g. at process.args."""
     from spec._config_validator import check_config

@@ -17,9 +17,12 @@ from runtime.log import log
 from runtime.process import stdio
 from runtime.state.status import start_time
 from runtime.state.store import CONFIG, START_SOCKET, Store, remove_dir, validate_id, write_json
+from spec.config import has_hooks
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from runtime.process.namespaces import Namespaces
 
 
@@ -75,7 +78,8 @@ class Creation:
     def __init__(self, ctx, container_id: str, bundle: str, *, pid_file: str = "",
                  console_socket: str = "", no_pivot: bool = False, preserve_fds: int = 0,
                  console_fd: int = -1, pidfd_socket: str = "", chown_stdio: bool = True,
-                 no_new_keyring: bool = False) -> None:
+                 no_new_keyring: bool = False,
+                 meanwhile: Callable[[], None] | None = None) -> None:
         self.ctx = ctx
         self.id = container_id
         self.bundle = bundle
@@ -87,6 +91,9 @@ class Creation:
         self.pidfd_socket = pidfd_socket
         self.chown_stdio = chown_stdio    # False: stdio is a foreground caller's own
         self.no_new_keyring = no_new_keyring
+        # Run while the init sets up its rootfs (a foreground `run` imports start
+        # and delete then): the runtime would only wait for it.
+        self.meanwhile = meanwhile
         self.dir = ""
         self.cgroup = None
         self.joined: set[str] = set()     # cgroups the init joined by itself
@@ -134,12 +141,14 @@ class Creation:
             raise PyruncError("process.args must be set in config.json to create a container")
         if not (process.get("cwd") or "/").startswith("/"):
             raise PyruncError(f"process.cwd {process['cwd']!r} must be an absolute path")
-        from runtime.lifecycle import hooks
-        from runtime.process import init_plan, preflight, security, terminal
+        from runtime.process import init_plan, preflight, security
         from runtime.process.cgroup_mount import make_handler
         from runtime.process.namespaces import Namespaces
 
-        if self.console_fd < 0:
+        # The terminal module only when used, as the hooks (~0.5 ms of imports).
+        if self.console_fd < 0 and (process.get("terminal") or self.console_socket):
+            from runtime.process import terminal
+
             terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
         activation = stdio.listen_fds()
         stdio.check_preserved(3 + activation, self.preserve_fds)
@@ -149,10 +158,15 @@ class Creation:
         self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
         preflight.check(config, ns)
 
-        console = self.console_fd
+        console, pidfd_conn = self.console_fd, -1
         if console < 0 and process.get("terminal"):
+            from runtime.process import terminal
+
             console = terminal.connect(self.console_socket)
-        pidfd_conn = terminal.connect(self.pidfd_socket) if self.pidfd_socket else -1
+        if self.pidfd_socket:
+            from runtime.process import terminal
+
+            pidfd_conn = terminal.connect(self.pidfd_socket)
         listener = _listen(os.path.join(self.dir, START_SOCKET))
         joined = ns.open_joined()
         from runtime.process.idmap import IdmapTrees
@@ -166,7 +180,7 @@ class Creation:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
                 no_pivot=self.no_pivot, preserve_fds=activation + self.preserve_fds,
-                has_hooks=hooks.has_any(config, "prestart", "createRuntime", "createContainer"),
+                has_hooks=has_hooks(config, "prestart", "createRuntime", "createContainer"),
                 cgroup_mount=make_handler(self.state["cgroup"]), console_fd=console,
                 console_relayed=self.console_fd >= 0,
                 extra_env=stdio.activation_env(activation),
@@ -184,6 +198,8 @@ class Creation:
             self.channel = Channel(plan)
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
             if pidfd_conn >= 0:
+                from runtime.process import terminal
+
                 terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
             self.joined = join.keys
         finally:
@@ -261,6 +277,8 @@ class Creation:
                 if fd >= 0:
                     os.close(fd)
             self.channel.ack()
+            if name == "cgroups" and self.meanwhile is not None:
+                self.meanwhile()
 
     def _set_resources(self, linux: dict) -> None:
         if not self._resources_set:
@@ -308,9 +326,9 @@ class Creation:
                 self.cgroup.destroy()
             except Exception as e:  # noqa: BLE001 - report, keep undoing
                 log.warning(f"remove cgroups: {e}")
-        from runtime.lifecycle import hooks
+        if self.pid and has_hooks(self.config, "poststop"):
+            from runtime.lifecycle import hooks
 
-        if self.pid and hooks.has_any(self.config, "poststop"):
             # runtime.md, Lifecycle steps 12-13: the container is destroyed, then
             # poststop hooks run (warnings only), as after a `delete`.
             st = hooks.state(self.id, "stopped", 0, self.bundle, self.state.get("annotations"))

@@ -7,11 +7,11 @@ import _signal as signal  # the signal module's enums cost ~3 ms
 import os
 
 from runtime.errors import NotExistError, PyruncError
-from runtime.lifecycle import hooks
 from runtime.lifecycle.container import Container
 from runtime.lifecycle.kill import kill_and_wait
 from runtime.log import log
 from runtime.state.store import Store, remove_dir
+from spec.config import has_hooks
 
 
 def delete(ctx, container_id: str, force: bool = False) -> None:
@@ -86,7 +86,9 @@ def destroy(c: Container) -> None:
             from_state(cg).destroy()
         except Exception as e:  # noqa: BLE001
             raise PyruncError(f"remove cgroups of {c.id}: {e}") from None
-    if hooks.has_any(config, "poststop") and (c.pid or not c.state.get("creating")):
+    if has_hooks(config, "poststop") and (c.pid or not c.state.get("creating")):
+        from runtime.lifecycle import hooks
+
         bundle = c.state.get("bundle", "")
         st = hooks.state(c.id, "stopped", 0, bundle, c.state.get("annotations"))
         hooks.run("poststop", config, st, cwd=bundle, warn_only=True)

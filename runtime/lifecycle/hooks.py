@@ -36,11 +36,6 @@ class HookError(PyruncError):
     pass
 
 
-def has_any(config: dict, *kinds: str) -> bool:
-    hooks = config.get("hooks") or {}
-    return any(hooks.get(k) for k in kinds)
-
-
 def state(container_id: str, status: str, pid: int, bundle: str,
           annotations: dict | None = None) -> dict:
     """The state document a hook reads (runtime.md "State"); no pid once stopped."""

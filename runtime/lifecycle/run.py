@@ -97,10 +97,8 @@ def reap_adopted() -> None:
 def run_container(ctx, container_id: str, opts: dict) -> int:
     from runtime.cli.create import create_with_prefix
 
-    # start and delete are imported after create: create starts the kernel's
-    # slow first cgroup migration early and overlaps it with imports.
     if opts["detach"]:
-        create_with_prefix("run", ctx, opts, container_id)
+        create_with_prefix("run", ctx, opts, container_id, meanwhile=_import_start_and_delete)
         from runtime.lifecycle.delete import delete
         from runtime.lifecycle.start import start
 
@@ -122,7 +120,8 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
         return _run_with_terminal(ctx, container_id, opts, subreaper)
     with Foreground() as fg:
         # Our stdio is the caller's own: it is passed, never chowned.
-        pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False)
+        pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False,
+                                 meanwhile=_import_start_and_delete)
         if subreaper:
             become_subreaper()
         from runtime.lifecycle.delete import delete
@@ -140,6 +139,12 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     if subreaper:
         reap_adopted()
     return status
+
+
+def _import_start_and_delete() -> None:
+    """While the init sets up its rootfs: the modules `run` needs next (~1 ms)."""
+    import runtime.lifecycle.delete
+    import runtime.lifecycle.start  # noqa: F401
 
 
 def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from runtime.errors import PyruncError
-from runtime.lifecycle import hooks
 from runtime.lifecycle.container import Container
 from runtime.state.store import START_SOCKET, Store
+from spec.config import has_hooks
 
 
 def start(ctx, container_id: str) -> None:
@@ -28,13 +28,17 @@ def start(ctx, container_id: str) -> None:
         bundle = c.state.get("bundle", "")
         annotations = c.state.get("annotations")
         try:
-            if hooks.has_any(config, "startContainer"):
+            if has_hooks(config, "startContainer"):
                 _start_container_hooks(c, config)
             err = _go(fd, sock)
         finally:
             os.close(fd)
         if err:
             raise PyruncError(err.decode(errors="replace"))
+        if not has_hooks(config, "poststart"):
+            return
+        from runtime.lifecycle import hooks
+
         st = hooks.state(c.id, "running", c.pid, bundle, annotations)
         try:
             hooks.run("poststart", config, st, cwd=bundle)
@@ -86,6 +90,7 @@ def _go(fd: int, sock: str) -> bytes:
 
 def _start_container_hooks(c: Container, config: dict) -> None:
     """In the container's namespaces, before the user program; a failure stops it."""
+    from runtime.lifecycle import hooks
     from runtime.process.namespaces import KINDS
 
     nstypes = 0

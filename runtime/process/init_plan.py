@@ -14,18 +14,7 @@ from __future__ import annotations
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import (
-    capabilities,
-    devices,
-    keyring,
-    lsm,
-    mounts,
-    sched,
-    sealed_exec,
-    sysctl,
-    terminal,
-    user,
-)
+from runtime.process import capabilities, devices, keyring, lsm, mounts, sealed_exec, user
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -101,6 +90,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     elif opts.has_hooks:
         plan.sync("hooks")
     if opts.console_fd >= 0:
+        from runtime.process import terminal  # as sched and sysctl: only when used
+
         terminal.add_console(plan, opts.console_fd, process, mount_console=ns.has("mount"),
                              relayed=opts.console_relayed)
 
@@ -158,8 +149,11 @@ def _confine(plan: Plan, process: dict, linux: dict) -> None:
     profile = lsm.apparmor_exec_write(process.get("apparmorProfile") or "")
     if profile:
         plan.add(lib.OP_WRITE_FILE, "apply the AppArmor profile", s=profile)
-    for key, value in (linux.get("sysctl") or {}).items():
-        plan.add(lib.OP_WRITE_FILE, f"write sysctl {key}", s=(sysctl.proc_path(key), value))
+    if linux.get("sysctl"):
+        from runtime.process import sysctl
+
+        for key, value in linux["sysctl"].items():
+            plan.add(lib.OP_WRITE_FILE, f"write sysctl {key}", s=(sysctl.proc_path(key), value))
     for path in linux.get("readonlyPaths") or []:
         plan.add(lib.OP_READONLY_PATH, f"make {path} read-only", s=(path,))
     mask_data = lsm.mount_data("", linux.get("mountLabel") or "") or None
@@ -167,10 +161,13 @@ def _confine(plan: Plan, process: dict, linux: dict) -> None:
         plan.add(lib.OP_MASK_PATH, f"mask {path}", s=(path, mask_data))
     if process.get("noNewPrivileges"):
         plan.add(lib.OP_NO_NEW_PRIVS, "set no_new_privs")
-    if "scheduler" in process:
-        sched.add_scheduler(plan, process["scheduler"])
-    if "ioPriority" in process:
-        sched.add_io_priority(plan, process["ioPriority"])
+    if "scheduler" in process or "ioPriority" in process:
+        from runtime.process import sched
+
+        if "scheduler" in process:
+            sched.add_scheduler(plan, process["scheduler"])
+        if "ioPriority" in process:
+            sched.add_io_priority(plan, process["ioPriority"])
     if "personality" in linux:
         plan.add(lib.OP_PERSONALITY, "set personality", n=(_personality(linux["personality"]),))
 

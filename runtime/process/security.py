@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from runtime.errors import PyruncError
-from runtime.process import lsm, parent, sched, sysctl
+from runtime.process import lsm, parent
 from runtime.process.namespaces import Namespaces
 
 PERSONALITY_DOMAINS = ("LINUX", "LINUX32")
@@ -28,9 +28,14 @@ def prepare(config: dict, ns: Namespaces, *, no_pivot: bool = False) -> Prepared
     linux = config.get("linux") or {}
     out = Prepared()
     _check_namespaces(config, linux, ns)
-    sysctl.check(linux.get("sysctl") or {}, ns)
+    if linux.get("sysctl"):
+        from runtime.process import sysctl  # as sched below: only when configured
+
+        sysctl.check(linux["sysctl"], ns)
     _check_rootfs_propagation(linux, no_pivot)
     lsm.check(config)
+    if any(k in process for k in ("scheduler", "ioPriority", "execCPUAffinity")):
+        from runtime.process import sched
     if "scheduler" in process:
         sched.check_scheduler(process["scheduler"])
     if "ioPriority" in process:

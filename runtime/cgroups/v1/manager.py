@@ -105,7 +105,7 @@ class V1Manager(Manager):
         return {} if self.rootless else dict(self.paths)
 
     def apply(self, pid: int, joined: Collection[str] = ()) -> None:
-        if self.resources and "cpu" in self.paths:
+        if (self.resources.get("cpu") or {}) and "cpu" in self.paths:
             cpu = _v1("cpu")
             if cpu.rt_requested(self.resources):
                 cpu.set_rt(self.paths["cpu"], self.resources)

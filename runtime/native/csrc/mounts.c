@@ -71,6 +71,12 @@ static const char *split_parent(const char *path, char *buf, size_t len, const c
 /* mkdir -p inside the root; every component is resolved in the root first. */
 static int mkdir_p_in_root(struct child_ctx *ctx, const char *path, mode_t mode)
 {
+    /* Mostly it exists already (/proc, /dev, /sys in any rootfs): one lookup. */
+    int fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
     char partial[4096];
     size_t len = 0;
     const char *p = path;
@@ -108,7 +114,7 @@ static int mkdir_p_in_root(struct child_ctx *ctx, const char *path, mode_t mode)
         partial[len] = '\0';
         p += clen;
     }
-    int fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
+    fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
     if (fd < 0)
         return -1;
     close(fd);

@@ -77,6 +77,28 @@ static int mkdir_p_in_root(struct child_ctx *ctx, const char *path, mode_t mode)
         close(fd);
         return 0;
     }
+    /* Else mostly only its last component is missing (/sys/fs/cgroup/<each
+     * hierarchy>, /dev/pts in a fresh tmpfs): one mkdirat in its parent. */
+    char buf[4096];
+    const char *base;
+    const char *parent = split_parent(path, buf, sizeof(buf), &base);
+    int dir = errno == ENOENT ? resolve_in_root(ctx, *parent ? parent : "/",
+                                                O_PATH | O_DIRECTORY) : -1;
+    if (dir >= 0) {
+        int r = mkdirat(dir, base, mode);
+        int e = errno;
+        close(dir);
+        if (r < 0 && e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+        fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+            return -1;
+        close(fd);
+        return 0;
+    }
+    /* A deeper part is missing: every component from the root. */
     char partial[4096];
     size_t len = 0;
     const char *p = path;

@@ -142,3 +142,15 @@ def test_time_namespace_with_a_user_namespace(rt, bundle):
     inside = _uptime(output(rt, userns(bundle), "cat /proc/uptime"))
     with open("/proc/uptime") as f:
         assert inside >= _uptime(f.read()) + 990
+
+
+def test_exec_in_a_user_namespace_is_in_every_cgroup(rt, bundle):
+    """Joined to a user namespace, the exec'd process may not be cloned into its
+    cgroup2 directory (runtime/process/cgroup_join.py): the runtime moves it then,
+    and it ends up in every cgroup of the container all the same."""
+    running(rt, userns(bundle))
+    p = rt("exec", bundle.id, "/bin/cat", "/proc/self/cgroup")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.split()
+    assert any(line.startswith("0::") for line in lines), p.stdout
+    assert {line.split(":", 2)[2] for line in lines} == {bundle.linux["cgroupsPath"]}, p.stdout

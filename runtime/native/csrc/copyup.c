@@ -59,6 +59,17 @@ static int copy_bytes(int from, int to)
     }
 }
 
+/* Close the two fds (-1: none) without losing the errno of the failure being returned. */
+static void close_both(int a, int b)
+{
+    int e = errno;
+    if (a >= 0)
+        close(a);
+    if (b >= 0)
+        close(b);
+    errno = e;
+}
+
 static int copy_file(int src, int dst, const char *name)
 {
     /* O_NONBLOCK: should the entry have become a fifo, opening it must not block. */
@@ -75,11 +86,7 @@ static int copy_file(int src, int dst, const char *name)
                                   O_CLOEXEC, 0600);
     if (out < 0 || copy_bytes(in, out) < 0)
         r = -1;
-    int e = errno;
-    close(in);
-    if (out >= 0)
-        close(out);
-    errno = e;
+    close_both(in, out);
     return r;
 }
 
@@ -103,11 +110,7 @@ static int copy_dir(struct child_ctx *ctx, int src, int dst, const char *name)
     int out = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int r = out < 0 ? op_fail(ctx, "tmpcopyup: open directory %s", name)
                     : copy_tree(ctx, in, out, name);
-    int e = errno;
-    close(in);
-    if (out >= 0)
-        close(out);
-    errno = e;
+    close_both(in, out);
     return r;
 }
 
@@ -200,10 +203,6 @@ int op_tmpfs_copyup(struct child_ctx *ctx, const struct pyrunc_op *op)
     int r = top < 0 ? -1 : copy_tree(ctx, under, top, op->s[1]);
     if (r == 0)
         r = finish_root(ctx, op, under, top);
-    int e = errno;
-    close(under);
-    if (top >= 0)
-        close(top);
-    errno = e;
+    close_both(under, top);
     return r;
 }

@@ -68,38 +68,50 @@ static const char *split_parent(const char *path, char *buf, size_t len, const c
     return buf;
 }
 
+/* 0 if path is a directory inside the root, else -1 and errno. */
+static int dir_in_root(struct child_ctx *ctx, const char *path)
+{
+    int fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* mkdir name in the directory parent (resolved in the root); it may exist. */
+static int mkdir_in(struct child_ctx *ctx, const char *parent, const char *name, mode_t mode)
+{
+    int dir = resolve_in_root(ctx, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+    if (dir < 0)
+        return -1;
+    int r = mkdirat(dir, name, mode);
+    int e = errno;
+    close(dir);
+    if (r < 0 && e != EEXIST) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 /* mkdir -p inside the root; every component is resolved in the root first. */
 static int mkdir_p_in_root(struct child_ctx *ctx, const char *path, mode_t mode)
 {
     /* Mostly it exists already (/proc, /dev, /sys in any rootfs): one lookup. */
-    int fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
-    if (fd >= 0) {
-        close(fd);
+    if (dir_in_root(ctx, path) == 0)
         return 0;
-    }
     /* Else mostly only its last component is missing (/sys/fs/cgroup/<each
      * hierarchy>, /dev/pts in a fresh tmpfs): one mkdirat in its parent. */
-    char buf[4096];
-    const char *base;
-    const char *parent = split_parent(path, buf, sizeof(buf), &base);
-    int dir = errno == ENOENT ? resolve_in_root(ctx, *parent ? parent : "/",
-                                                O_PATH | O_DIRECTORY) : -1;
-    if (dir >= 0) {
-        int r = mkdirat(dir, base, mode);
-        int e = errno;
-        close(dir);
-        if (r < 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-        fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        return 0;
+    if (errno == ENOENT) {
+        char buf[4096];
+        const char *base;
+        const char *parent = split_parent(path, buf, sizeof(buf), &base);
+        if (mkdir_in(ctx, parent, base, mode) == 0)
+            return dir_in_root(ctx, path);
     }
     /* A deeper part is missing: every component from the root. */
     char partial[4096];
+    partial[0] = '\0';
     size_t len = 0;
     const char *p = path;
     while (*p) {
@@ -120,27 +132,15 @@ static int mkdir_p_in_root(struct child_ctx *ctx, const char *path, mode_t mode)
         }
         memcpy(name, p, clen);
         name[clen] = '\0';
-        int parent = resolve_in_root(ctx, len ? partial : "/", O_PATH | O_DIRECTORY);
-        if (parent < 0)
+        if (mkdir_in(ctx, partial, name, mode) < 0)
             return -1;
-        int r = mkdirat(parent, name, mode);
-        int e = errno;
-        close(parent);
-        if (r < 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
         partial[len++] = '/';
         memcpy(partial + len, name, clen);
         len += clen;
         partial[len] = '\0';
         p += clen;
     }
-    fd = resolve_in_root(ctx, path, O_PATH | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
+    return dir_in_root(ctx, path);
 }
 
 int op_mkdir_in_root(struct child_ctx *ctx, const struct pyrunc_op *op)

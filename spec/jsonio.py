@@ -75,6 +75,13 @@ def dumps(obj: object) -> str:
     return "".join(_compact(obj, 0))
 
 
+def clone(doc: dict) -> dict:
+    """A deep copy of a JSON object (the copy module's imports cost ~2 ms)."""
+    out = loads(dumps(doc))
+    assert isinstance(out, dict)
+    return out
+
+
 def dumps_indent(obj: object, indent: str = "  ", level: int = 0) -> str:
     """Indented JSON as Go's json.MarshalIndent writes it (runc's `state`)."""
     pad = indent * (level + 1)

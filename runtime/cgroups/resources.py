@@ -286,10 +286,9 @@ def merge_update(stored: dict, update: dict) -> tuple[dict, dict]:
     Zero or absent values leave the kernel's value alone.  When only one of CPU
     quota and period is given the other keeps its old value, as in runc.
     """
-    import copy
+    from spec.jsonio import clone
 
-    write = copy.deepcopy(stored)
-    merged = copy.deepcopy(stored)
+    write, merged = clone(stored), clone(stored)
     for group, keys in _UPDATABLE.items():
         new = update.get(group) or {}
         wg = write.setdefault(group, {})

@@ -18,7 +18,7 @@ import os
 from runtime.errors import ChildError, PyruncError
 from runtime.lifecycle.container import Container
 from runtime.state.store import Store
-from spec.jsonio import loads
+from spec.jsonio import clone, loads
 
 # The native path and the process modules (~5 ms of imports) are imported once the
 # container's state has been checked (exec_process), as runc checks it first.
@@ -66,9 +66,7 @@ def process_from_bundle(bundle_config: dict, args: list[str], *, cwd: str = "",
                         no_new_privs: bool | None = None, apparmor: str = "",
                         process_label: str = "") -> dict:
     """runc's getProcess: the bundle's process with the command line's overrides."""
-    import copy
-
-    p = copy.deepcopy(bundle_config.get("process") or {})
+    p = clone(bundle_config.get("process") or {})
     p["args"] = list(args)
     if cwd:
         p["cwd"] = cwd

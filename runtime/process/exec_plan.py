@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import init_plan, keyring, lsm, sched, sealed_exec, terminal, user
+from runtime.process import finalize, keyring, lsm, sealed_exec, user
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -58,6 +58,8 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     # After setns(mnt) our root is the container's: open it to resolve paths in.
     plan.add(lib.OP_OPEN_ROOT, "open the container's root", s=("/",))
     if opts.console_fd >= 0:
+        from runtime.process import terminal
+
         terminal.add_console(plan, opts.console_fd, process, mount_console=False,
                              relayed=opts.relayed)
     nnp = bool(process.get("noNewPrivileges"))
@@ -73,16 +75,18 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     if early_filter:
         sealed_exec.add_seal(plan, process)
         _add_seccomp(plan, opts.seccomp)
-    init_plan._finalize_namespace(plan, process, linux, ns, init_plan.InitOptions(
-        bundle="", rootfs="/", listener_fd=-1, preserve_fds=opts.preserve_fds,
-        fix_stdio=opts.chown_stdio))
+    finalize.add(plan, process, linux, ns, preserve_fds=opts.preserve_fds,
+                 fix_stdio=opts.chown_stdio)
     profile = lsm.apparmor_exec_write(process.get("apparmorProfile") or "")
     if profile:
         plan.add(lib.OP_WRITE_FILE, "apply the AppArmor profile", s=profile)
-    if "scheduler" in process:
-        sched.add_scheduler(plan, process["scheduler"])
-    if "ioPriority" in process:
-        sched.add_io_priority(plan, process["ioPriority"])
+    if "scheduler" in process or "ioPriority" in process:
+        from runtime.process import sched  # as terminal: only when used
+
+        if "scheduler" in process:
+            sched.add_scheduler(plan, process["scheduler"])
+        if "ioPriority" in process:
+            sched.add_io_priority(plan, process["ioPriority"])
     argv = list(process["args"])
     env = environment(process, opts.home)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import capabilities, devices, keyring, lsm, mounts, sealed_exec, user
+from runtime.process import devices, finalize, keyring, lsm, mounts, sealed_exec, user
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -124,7 +124,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     argv = list(process["args"])
     env = user.environment({**process, "env": [*(process.get("env") or []), *opts.extra_env]},
                            opts.rootfs)
-    _finalize_namespace(plan, process, linux, ns, opts)
+    finalize.add(plan, process, linux, ns, preserve_fds=opts.preserve_fds,
+                 fix_stdio=opts.fix_stdio)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
     if not early_filter:
         sealed_exec.add_seal(plan, process)
@@ -226,37 +227,6 @@ def _finalize_rootfs(plan: Plan, config: dict) -> None:
         plan.add(lib.OP_REMOUNT, "remount the rootfs read-only",
                  flags=lib.MS_BIND | lib.MS_RDONLY, s=(None, "/"))
     plan.add(lib.OP_UMASK, "umask 0022", n=(0o022,))
-
-
-def _finalize_namespace(plan: Plan, process: dict, linux: dict, ns: Namespaces,
-                        opts: InitOptions) -> None:
-    """runc's finalizeNamespace: fds, cwd, capabilities kept across the user switch."""
-    plan.add(lib.OP_CLOSE_FDS, "close inherited fds", n=(3 + opts.preserve_fds,))
-    cwd = process.get("cwd") or "/"
-    plan.add(lib.OP_CHDIR_TRY, f"chdir {cwd}", s=(cwd,))
-    caps = capabilities.masks(process.get("capabilities") or {})
-    plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
-    plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
-    uid, gid, groups = user.ids(process)
-    if opts.fix_stdio:
-        plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
-    if not _setgroups_denied(linux, ns):
-        plan.add(lib.OP_SETGROUPS, "setgroups", data=user.gids_bytes(groups), count=len(groups))
-    plan.add(lib.OP_SETRESGID, f"setgid {gid}", n=(gid,))
-    plan.add(lib.OP_SETRESUID, f"setuid {uid}", n=(uid,))
-    plan.add(lib.OP_CHDIR_RETRY, f"chdir {cwd} as uid {uid}", s=(cwd,))
-    plan.add(lib.OP_KEEPCAPS, "clear keep-caps", n=(0,))
-    plan.add(lib.OP_CAPSET, "set capabilities",
-             n=(caps["effective"], caps["permitted"], caps["inheritable"]))
-    plan.add(lib.OP_CAP_AMBIENT, "set ambient capabilities", n=(caps["ambient"],))
-    umask = (process.get("user") or {}).get("umask")
-    if umask is not None:
-        plan.add(lib.OP_UMASK, f"umask {int(umask):o}", n=(int(umask),))
-
-
-def _setgroups_denied(linux: dict, ns: Namespaces) -> bool:
-    # In a new user namespace without a gid mapping for the caller, setgroups is denied.
-    return "user" in ns.new and not linux.get("gidMappings")
 
 
 def _add_seccomp(plan: Plan, opts: InitOptions) -> None:

@@ -19,7 +19,8 @@ SOURCES = ("spawn.c", "sync.c", "namespaces.c", "mounts.c", "devices.c", "creds.
            "process.c", "seccomp.c", "sched.c", "hook_spawn.c", "terminal.c", "exec.c",
            "mount_api.c", "mempolicy.c", "copyup.c", "sealed_exec.c", "keyring.c",
            "bpf.c",      # cgroup v2 device programs (runtime/cgroups/v2/devices.py)
-           "cgroups.c")  # the container process joins its v1 cgroups itself
+           "cgroups.c",  # the container process joins its v1 cgroups itself
+           "rlimits.c")
 # The exec trampoline (csrc/trampoline.c) is its own static program: no libc, no
 # relocations, one segment; the extension embeds its bytes (see sealed_exec.c).
 TRAMPOLINE_FLAGS = ("-nostdlib", "-static", "-fno-pie", "-no-pie", "-Os", "-ffreestanding",

@@ -114,17 +114,13 @@ def check_rlimits(process: dict) -> list[tuple[int, int, int, str]]:
 def set_rlimits(pid: int, limits: list[tuple[int, int, int, str]]) -> None:
     """prlimit() each limit on the process: from outside, because once in a user
     namespace the process could no longer raise its own hard limits."""
-    import resource
+    from runtime.native import lib
 
     for res, soft, hard, name in limits:
-        inf = resource.RLIM_INFINITY
-        soft = inf if soft >= _U64_MAX else soft
-        hard = inf if hard >= _U64_MAX else hard
-        try:
-            resource.prlimit(pid, res, (soft, hard))
-        except (OSError, ValueError) as e:
-            msg = e.strerror if isinstance(e, OSError) else str(e)
-            raise PyruncError(f"error setting rlimit type {name}: {msg}") from None
+        # Beyond 64 bits is unlimited (RLIM_INFINITY is all ones), as in runc.
+        r = lib.pyrunc_prlimit(pid, res, min(soft, _U64_MAX), min(hard, _U64_MAX))
+        if r < 0:
+            raise PyruncError(f"error setting rlimit type {name}: {os.strerror(-r)}")
 
 
 def set_oom_score_adj(pid: int, value: int) -> None:

@@ -130,6 +130,7 @@ int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
 int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);
 int pyrunc_listen_unix(const char *path);
 int pyrunc_connect_unix(const char *path);
+int pyrunc_prlimit(pid_t pid, int resource, unsigned long long soft, unsigned long long hard);
 
 /* OCI hooks (hook_spawn.c): a program started with stdio, cwd and env as given,
  * inside the namespaces `nstypes` of process ns_pid (0: the runtime's).  On a

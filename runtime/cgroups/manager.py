@@ -173,10 +173,14 @@ def write_procs(path: str, pid: int) -> None:
             time.sleep(0.03)
 
 
-def cloned_into(path: str, pid: int, joined: Collection[str]) -> bool:
-    """Whether the process was cloned into the cgroup2 directory ``path``
-    (clone3 may have refused: then the runtime moves it)."""
-    return "" in joined and pid in read_procs(path)
+def joined_itself(key: str, path: str, pid: int, joined: Collection[str]) -> bool:
+    """Whether the process is in cgroup ``key`` (at ``path``) by its own doing
+    (runtime/process/cgroup_join.py): a v1 join it reports is trusted (a failed
+    one stops it, but for a best-effort one, which apply() would skip as well);
+    its cgroup2 one is checked, as clone3 may have refused."""
+    if key not in joined:
+        return False
+    return bool(key) or pid in read_procs(path)
 
 
 def read_procs(path: str) -> list[int]:

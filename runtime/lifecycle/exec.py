@@ -296,14 +296,14 @@ class _Exec:
         sub-cgroups) before the process does anything in the container.  It joined
         the ``joined`` ones itself (process/cgroup_join.py)."""
         from runtime.cgroups import BEST_EFFORT, CgroupError
-        from runtime.cgroups.manager import cloned_into, write_procs
+        from runtime.cgroups.manager import joined_itself, write_procs
 
         assert self.channel is not None
         name, _ = self.channel.wait_sync()
         if name != "cgroups":
             raise PyruncError(f"unexpected sync point {name!r} of the exec process")
         for key, path in paths.items():
-            if key in joined and (key or cloned_into(path, self.pid, joined)):
+            if joined_itself(key, path, self.pid, joined):
                 continue
             try:
                 write_procs(path, self.pid)

@@ -14,7 +14,7 @@ import os
 from runtime.cgroups import BEST_EFFORT as _BEST_EFFORT
 from runtime.cgroups import CgroupError
 from runtime.cgroups.files import CgroupFileError, q
-from runtime.cgroups.manager import Manager, all_pids, cloned_into, remove_paths, write_procs
+from runtime.cgroups.manager import Manager, all_pids, joined_itself, remove_paths, write_procs
 from runtime.cgroups.paths import V1_SUBSYSTEMS
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
@@ -110,7 +110,7 @@ class V1Manager(Manager):
             if cpu.rt_requested(self.resources):
                 cpu.set_rt(self.paths["cpu"], self.resources)
         for sub, path in list(self.paths.items()):
-            if sub in joined and (sub or cloned_into(path, pid, joined)):
+            if joined_itself(sub, path, pid, joined):
                 continue
             try:
                 write_procs(path, pid)

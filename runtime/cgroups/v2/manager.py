@@ -12,7 +12,7 @@ from runtime.cgroups import CgroupError, files
 from runtime.cgroups import resources as res_mod
 from runtime.cgroups import stats as stats_mod
 from runtime.cgroups.files import CgroupFileError, q
-from runtime.cgroups.manager import Manager, all_pids, cloned_into, remove_paths, write_procs
+from runtime.cgroups.manager import Manager, all_pids, joined_itself, remove_paths, write_procs
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class V2Manager(Manager):
         return {} if self.rootless else {"": self.path}
 
     def apply(self, pid: int, joined: Collection[str] = ()) -> None:
-        if not cloned_into(self.path, pid, joined):
+        if not joined_itself("", self.path, pid, joined):
             write_procs(self.path, pid)
 
     def set(self, resources: dict, *, linux_devices: list | None = None) -> None:  # noqa: A003

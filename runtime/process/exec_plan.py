@@ -83,10 +83,7 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     if "scheduler" in process or "ioPriority" in process:
         from runtime.process import sched  # as terminal: only when used
 
-        if "scheduler" in process:
-            sched.add_scheduler(plan, process["scheduler"])
-        if "ioPriority" in process:
-            sched.add_io_priority(plan, process["ioPriority"])
+        sched.add_process(plan, process)
     argv = list(process["args"])
     env = environment(process, opts.home)
     plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))

@@ -165,10 +165,7 @@ def _confine(plan: Plan, process: dict, linux: dict) -> None:
     if "scheduler" in process or "ioPriority" in process:
         from runtime.process import sched
 
-        if "scheduler" in process:
-            sched.add_scheduler(plan, process["scheduler"])
-        if "ioPriority" in process:
-            sched.add_io_priority(plan, process["ioPriority"])
+        sched.add_process(plan, process)
     if "personality" in linux:
         plan.add(lib.OP_PERSONALITY, "set personality", n=(_personality(linux["personality"]),))
 

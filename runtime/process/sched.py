@@ -57,6 +57,15 @@ def check_scheduler(s: dict) -> None:
             raise PyruncError(f"invalid scheduler flag: {flag}")
 
 
+def add_process(plan: Plan, process: dict) -> None:
+    """process.scheduler, then process.ioPriority, where configured (the init's
+    plan and exec's: import this module only when one of them is)."""
+    if "scheduler" in process:
+        add_scheduler(plan, process["scheduler"])
+    if "ioPriority" in process:
+        add_io_priority(plan, process["ioPriority"])
+
+
 def add_scheduler(plan: Plan, s: dict) -> None:
     attr = ffi.new("struct sched_attr *")
     attr.size = ffi.sizeof("struct sched_attr")

@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 
 
 def load_bundle_config(bundle: str) -> dict:
-    """config.json parsed and validated."""
-    config = read_bundle_config(bundle)
-    check_bundle_config(bundle, config)
-    return config
+    """config.json parsed and validated (`exec` takes its process from it)."""
+    from spec.config import ConfigError, load_config
+
+    try:
+        return load_config(bundle)
+    except ConfigError as e:
+        raise PyruncError(str(e)) from None
 
 
 def read_bundle_config(bundle: str) -> dict:
@@ -146,9 +149,9 @@ class Creation:
         from runtime.process.namespaces import Namespaces
 
         # The terminal module only when used, as the hooks (~0.5 ms of imports).
-        if self.console_fd < 0 and (process.get("terminal") or self.console_socket):
+        if process.get("terminal") or self.console_socket or self.pidfd_socket:
             from runtime.process import terminal
-
+        if self.console_fd < 0 and (process.get("terminal") or self.console_socket):
             terminal.check_terminal(bool(process.get("terminal")), True, self.console_socket)
         activation = stdio.listen_fds()
         stdio.check_preserved(3 + activation, self.preserve_fds)
@@ -160,12 +163,8 @@ class Creation:
 
         console, pidfd_conn = self.console_fd, -1
         if console < 0 and process.get("terminal"):
-            from runtime.process import terminal
-
             console = terminal.connect(self.console_socket)
         if self.pidfd_socket:
-            from runtime.process import terminal
-
             pidfd_conn = terminal.connect(self.pidfd_socket)
         listener = _listen(os.path.join(self.dir, START_SOCKET))
         joined = ns.open_joined()
@@ -198,8 +197,6 @@ class Creation:
             self.channel = Channel(plan)
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
             if pidfd_conn >= 0:
-                from runtime.process import terminal
-
                 terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
             self.joined = join.keys
         finally:

@@ -16,13 +16,20 @@ from runtime.errors import PyruncError
 from runtime.log import log
 from runtime.process import stdio
 from runtime.state.status import start_time
-from runtime.state.store import CONFIG, START_SOCKET, Store, remove_dir, validate_id, write_json
+from runtime.state.store import (
+    CONFIG,
+    START_SOCKET,
+    Store,
+    remove_dir,
+    validate_id,
+    write_json,
+    write_new_json,
+)
 from spec.config import has_hooks
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:
     from collections.abc import Callable
-
     from runtime.process.namespaces import Namespaces
 
 
@@ -130,8 +137,12 @@ class Creation:
         }
         if self.no_new_keyring:
             self.state["no_new_keyring"] = True  # `exec` keeps its caller's keyring too
-        write_json(self.dir, CONFIG, config)
+        # A new file in a new directory, read only once state.json exists: no
+        # temporary file and rename.
+        write_new_json(self.dir, CONFIG, config)
         self._save()
+        # Until the "cgroups" sync the cgroups are not in state.json: a delete
+        # --force after a crash finds them from config.json (delete.py).
         self._create_cgroups(config)
 
         check_bundle_config(self.bundle, config)
@@ -208,9 +219,6 @@ class Creation:
             for fd in (console if console != self.console_fd else -1, pidfd_conn):
                 if fd >= 0:
                     os.close(fd)
-        self.state["pid"] = self.pid
-        self.state["pid_start"] = start_time(self.pid)
-        self._save()
         self._drive(config, ns)
         return self.pid
 
@@ -223,10 +231,15 @@ class Creation:
         self.cgroup = mgr
         mgr.create()
         self.state["cgroup"] = mgr.to_state()
-        self._save()
 
     def _drive(self, config: dict, ns: Namespaces) -> None:
-        """Answer the child's sync points until it waits for `start`."""
+        """Answer the child's sync points until it waits for `start`.
+
+        state.json is rewritten twice, each time right after an ack, while the
+        init works on: with its pid and cgroups once it is in them, and as
+        "created" once its limits are set.  Until "waiting" the init dies with
+        us (PR_SET_PDEATHSIG), so a crash in between leaves nothing that the
+        saved state does not name."""
         from runtime.process import parent
 
         linux = config.get("linux") or {}
@@ -262,10 +275,6 @@ class Creation:
                     self._set_resources(linux)
                     parent.set_rlimits(self.pid, self.security.rlimits)
                 elif name == "waiting":
-                    self.state["cgroup"] = self.cgroup.to_state()
-                    del self.state["creating"]
-                    del self.state["creator"]
-                    self._save()
                     if self.pid_file:
                         _write_pid_file(self.pid_file, self.pid)
                     self.channel.ack()
@@ -274,8 +283,18 @@ class Creation:
                 if fd >= 0:
                     os.close(fd)
             self.channel.ack()
-            if name == "cgroups" and self.meanwhile is not None:
-                self.meanwhile()
+            if name == "cgroups":
+                self.state["pid"] = self.pid
+                self.state["pid_start"] = start_time(self.pid)
+                self.state["cgroup"] = self.cgroup.to_state()  # apply() may drop some
+                self._save()
+                if self.meanwhile is not None:
+                    self.meanwhile()
+            elif name == "ready":
+                self.state["cgroup"] = self.cgroup.to_state()
+                del self.state["creating"]
+                del self.state["creator"]
+                self._save()
 
     def _set_resources(self, linux: dict) -> None:
         if not self._resources_set:

@@ -2,7 +2,8 @@
 the runtime needs later), config.json (the bundle's config at create time) and,
 while the container is created but not started, start.sock.
 
-Writes are atomic (write a temp file, rename).  Commands that change a
+Writes are atomic (write a temp file, rename), except the first one of
+config.json, which nothing reads before state.json exists.  Commands that change a
 container hold an flock on its directory, so they are serialized.
 """
 
@@ -89,6 +90,22 @@ def write_json(directory: str, name: str, data: dict) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+        raise PyruncError(f"write {name} in {directory}: {e.strerror}") from None
+
+
+def write_new_json(directory: str, name: str, data: dict) -> None:
+    """A file that does not exist yet and that nobody reads until another file says
+    so: written in place, without write_json's temporary file and rename."""
+    path = os.path.join(directory, name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            body = dumps(data).encode()
+            if os.write(fd, body) != len(body):
+                raise OSError(28, os.strerror(28))
+        finally:
+            os.close(fd)
+    except OSError as e:
         raise PyruncError(f"write {name} in {directory}: {e.strerror}") from None
 
 

@@ -127,36 +127,40 @@ class Manager:
 
     # -- helpers for the implementations --------------------------------------
     def _make_dirs(self, path: str) -> list[str]:
-        """mkdir -p that records each level it creates (parents first)."""
-        missing = []
-        p = path
-        while p != "/" and not os.path.isdir(p):
-            missing.append(p)
-            p = os.path.dirname(p)
-        made = []
-        for d in reversed(missing):
+        """mkdir -p that records each level it creates (parents first).  The leaf
+        is tried first: its parent usually exists, and one mkdir is all it takes."""
+        made: list[str] = []
+        todo = [path]  # deepest last; a level is pushed when its parent is missing
+        while todo:
+            d = todo[-1]
             try:
                 os.mkdir(d, 0o755)
             except FileExistsError:
+                todo.pop()
+                continue
+            except FileNotFoundError:
+                todo.append(os.path.dirname(d))  # ends at "/", which exists
                 continue
             except OSError as e:
                 raise CgroupFileError(f"mkdir {d}: {files.describe(e)}", e.errno) from None
+            todo.pop()
             made.append(d)
             self.created.append(d)
         return made
 
     def _remove_created_parents(self, leaves: set[str]) -> None:
         """Best effort: drop the ancestors we created once they are empty."""
+        kept = []
         for d in sorted(self.created, key=len, reverse=True):
             if d in leaves:
-                continue
+                continue  # removed by remove_paths(), or it raised
             try:
                 os.rmdir(d)
             except FileNotFoundError:
                 pass
             except OSError:
-                continue   # still used (another container shares the parent)
-        self.created = [d for d in self.created if os.path.isdir(d)]
+                kept.append(d)  # still used (another container shares the parent)
+        self.created = kept
 
 
 def write_procs(path: str, pid: int) -> None:

@@ -18,9 +18,9 @@ FLAGS = (
 )
 
 
-def create_with_prefix(command: str, ctx, opts: dict, container_id: str, **extra) -> int:
+def create_with_prefix(command: str, ctx, opts: dict, container_id: str, **extra):
     """Run create; errors carry runc's '<cmd> failed: ...' prefix.  `extra` goes to
-    create() as it is (a foreground `run`'s console_fd)."""
+    create() as it is (a foreground `run`'s console_fd).  Returns the Container."""
     from runtime.errors import ChildError, PyruncError
     from runtime.lifecycle.create import create
 

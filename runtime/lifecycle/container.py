@@ -38,6 +38,17 @@ class Container:
         self.store = store
         self.dir = store.path(container_id)
         self.state: dict = {}
+        self._config: dict | None = None  # config.json never changes after create
+
+    @classmethod
+    def created_here(cls, store: Store, container_id: str, state: dict,
+                     config: dict) -> Container:
+        """The container this process has just created (`run`): no need to read back
+        what it wrote."""
+        c = cls(store, container_id)
+        c.state = state
+        c._config = config
+        return c
 
     @classmethod
     def load(cls, store: Store, container_id: str) -> Container:
@@ -55,7 +66,9 @@ class Container:
         write_json(self.dir, STATE, self.state)
 
     def config(self) -> dict:
-        return read_json(self.dir, CONFIG)
+        if self._config is None:
+            self._config = read_json(self.dir, CONFIG)
+        return self._config
 
     @property
     def pid(self) -> int:

@@ -30,6 +30,8 @@ from spec.config import has_hooks
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from runtime.lifecycle.container import Container
     from runtime.process.namespaces import Namespaces
 
 
@@ -372,14 +374,17 @@ def _write_pid_file(path: str, pid: int) -> None:
         raise PyruncError(f"write pid file {path}: {e.strerror}") from None
 
 
-def create(ctx, container_id: str, bundle: str, **kwargs) -> int:
-    """Create the container; returns the init's pid.  Leaves nothing behind on failure."""
+def create(ctx, container_id: str, bundle: str, **kwargs) -> Container:
+    """Create the container; returns it, as `start` and `delete` would load it.
+    Leaves nothing behind on failure."""
     c = Creation(ctx, container_id, os.path.abspath(bundle or "."), **kwargs)
     try:
-        pid = c.run()
+        c.run()
     except BaseException:
         c.rollback()
         raise
     if c.channel is not None:
         c.channel.close()
-    return pid
+    from runtime.lifecycle.container import Container
+
+    return Container.created_here(Store(ctx.root), container_id, c.state, c.config)

@@ -14,10 +14,13 @@ from runtime.state.store import Store, remove_dir
 from spec.config import has_hooks
 
 
-def delete(ctx, container_id: str, force: bool = False) -> None:
+def delete(ctx, container_id: str, force: bool = False,
+           created: Container | None = None) -> None:
+    """`created`: the container as `run` created it, instead of loading it (a
+    concurrent delete of it is seen under the lock)."""
     store = Store(ctx.root)
     try:
-        c = Container.load(store, container_id)
+        c = created or Container.load(store, container_id)
     except NotExistError:
         if force and os.path.isdir(store.path(container_id)):
             # A create that crashed before writing any state: only the directory.

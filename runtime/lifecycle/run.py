@@ -98,14 +98,14 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
     from runtime.cli.create import create_with_prefix
 
     if opts["detach"]:
-        create_with_prefix("run", ctx, opts, container_id, meanwhile=_import_start_and_delete)
+        c = create_with_prefix("run", ctx, opts, container_id, meanwhile=_import_start_and_delete)
         from runtime.lifecycle.delete import delete
         from runtime.lifecycle.start import start
 
         try:
-            start(ctx, container_id)
+            start(ctx, container_id, created=c)
         except PyruncError:
-            delete(ctx, container_id, force=True)
+            delete(ctx, container_id, force=True, created=c)
             raise
         return 0
 
@@ -120,22 +120,22 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
         return _run_with_terminal(ctx, container_id, opts, subreaper)
     with Foreground() as fg:
         # Our stdio is the caller's own: it is passed, never chowned.
-        pid = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False,
-                                 meanwhile=_import_start_and_delete)
+        c = create_with_prefix("run", ctx, opts, container_id, chown_stdio=False,
+                               meanwhile=_import_start_and_delete)
         if subreaper:
             become_subreaper()
         from runtime.lifecycle.delete import delete
         from runtime.lifecycle.start import start
 
         try:
-            start(ctx, container_id)
+            start(ctx, container_id, created=c)
         except PyruncError:
-            delete(ctx, container_id, force=True)
+            delete(ctx, container_id, force=True, created=c)
             raise
-        fg.attach(pid)
-        status = wait_status(pid, reap_others=subreaper)
+        fg.attach(c.pid)
+        status = wait_status(c.pid, reap_others=subreaper)
     if not opts.get("keep"):
-        delete(ctx, container_id, force=True)
+        delete(ctx, container_id, force=True, created=c)
     if subreaper:
         reap_adopted()
     return status
@@ -162,7 +162,8 @@ def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> i
     try:
         with Foreground() as fg:
             try:
-                pid = create_with_prefix("run", ctx, opts, container_id, console_fd=theirs)
+                c = create_with_prefix("run", ctx, opts, container_id, console_fd=theirs)
+                pid = c.pid
                 if subreaper:
                     become_subreaper()
             finally:
@@ -170,9 +171,9 @@ def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> i
             try:
                 master = terminal.receive_master(ours)
                 host.set_raw()
-                start(ctx, container_id)
+                start(ctx, container_id, created=c)
             except PyruncError:
-                delete(ctx, container_id, force=True)
+                delete(ctx, container_id, force=True, created=c)
                 raise
             fg.attach(pid)
             pidfd = os.pidfd_open(pid)
@@ -187,7 +188,7 @@ def _run_with_terminal(ctx, container_id: str, opts: dict, subreaper: bool) -> i
         if master >= 0:
             os.close(master)
     if not opts.get("keep"):
-        delete(ctx, container_id, force=True)
+        delete(ctx, container_id, force=True, created=c)
     if subreaper:
         reap_adopted()
     return status

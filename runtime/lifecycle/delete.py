@@ -39,7 +39,8 @@ def delete(ctx, container_id: str, force: bool = False,
             if status in ("running", "paused", "creating") and not force:
                 raise PyruncError(
                     f"cannot delete container {container_id} that is not stopped: {status}")
-            if status != "stopped" or c.pid:
+            if status != "stopped" or (c.pid and (c.state.get("creating")
+                                                  or _shares_pid_namespace(c))):
                 _kill_and_wait(c)
             if c.state.get("creating") and not c.state.get("cgroup"):
                 _remove_unrecorded_cgroups(ctx, c)
@@ -62,6 +63,17 @@ def _remove_unrecorded_cgroups(ctx, c: Container) -> None:
             mgr.destroy()
     except Exception as e:  # noqa: BLE001 - best effort; the state dir goes anyway
         log.warning(f"remove cgroups of the interrupted create of {c.id}: {e}")
+
+
+def _shares_pid_namespace(c: Container) -> bool:
+    """Whether processes can outlive the stopped init, as runc's destroy asks: not in a
+    pid namespace of its own, which the kernel empties before the init is gone."""
+    try:
+        namespaces = (c.config().get("linux") or {}).get("namespaces") or []
+    except (PyruncError, AttributeError):
+        return True  # a damaged config: kill whatever is in the cgroups
+    return not any(isinstance(ns, dict) and ns.get("type") == "pid" and not ns.get("path")
+                   for ns in namespaces)
 
 
 def _kill_and_wait(c: Container) -> None:

@@ -264,6 +264,32 @@ def test_delete_removes_cgroups(rt, bundle, cgroup_parent):
     assert not any(bundle.id in d for d in leaks.cgroup_dirs(cgroup_parent))
 
 
+@pytest.mark.parametrize("pid_ns", ["own", "host"])
+def test_delete_of_stopped_container_leaves_no_process(any_rt, bundle, cgroup_parent, pid_ns):
+    """In the host's pid namespace a process outlives the init, and delete kills it
+    (runc's destroy); in a pid namespace of its own the kernel did when the init died."""
+    if pid_ns == "host":
+        bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"]
+                                      if n["type"] != "pid"]
+    seconds = str(100000 + os.getpid() % 50000)  # a command line no other test has
+    bundle.sh(f"sleep {seconds} & sleep 0.3")
+    any_rt("run", "-d", "-b", bundle.path, bundle.id, check=True)
+    any_rt.wait_status(bundle.id, "stopped")
+    left = leaks.processes_mentioning(f"sleep\0{seconds}\0")
+    assert bool(left) == (pid_ns == "host")
+    try:
+        any_rt("delete", bundle.id, check=True)
+        deadline = time.monotonic() + 5
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = leaks.processes_mentioning(f"sleep\0{seconds}\0")
+        assert left == []
+        assert not any(bundle.id in d for d in leaks.cgroup_dirs(cgroup_parent))
+    finally:
+        for pid in left:
+            os.kill(pid, 9)
+
+
 def test_signal_dispositions_are_default_in_the_container(rt, bundle):
     # Python ignores SIGPIPE; ignored dispositions survive execve unless reset.
     bundle.args("/bin/grep", "-E", "SigIgn|SigBlk", "/proc/self/status")

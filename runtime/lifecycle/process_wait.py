@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
 
 from runtime.state.status import start_time
 
@@ -22,5 +21,7 @@ def open_pidfd(pid: int, expected_start: int | None) -> int:
 
 def wait_exit(pidfd: int, timeout: float | None) -> bool:
     """True once the process behind pidfd has exited (or timeout passed: False)."""
+    import select  # only when there is something to wait for (delete of a stopped one: not)
+
     ready, _, _ = select.select([pidfd], [], [], timeout)
     return bool(ready)

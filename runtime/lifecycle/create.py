@@ -181,9 +181,13 @@ class Creation:
             pidfd_conn = terminal.connect(self.pidfd_socket)
         listener = _listen(os.path.join(self.dir, START_SOCKET))
         joined = ns.open_joined()
-        from runtime.process.idmap import IdmapTrees
+        from runtime.process.mount_options import wants_idmap
 
-        trees = IdmapTrees(config.get("linux") or {}, "user" in ns.new)
+        trees = None  # idmapped mounts' trees: the module only when some mount wants one
+        if any(wants_idmap(m) for m in config.get("mounts") or []):
+            from runtime.process.idmap import IdmapTrees
+
+            trees = IdmapTrees(config.get("linux") or {}, "user" in ns.new)
         from runtime.cgroups import BEST_EFFORT
         from runtime.process.cgroup_join import CgroupJoin
 
@@ -213,7 +217,8 @@ class Creation:
                 terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
             self.joined = join.keys
         finally:
-            trees.close()  # the container process has its own copies
+            if trees is not None:
+                trees.close()  # the container process has its own copies
             join.close()
             os.close(listener)
             for _, fd, _ in joined:

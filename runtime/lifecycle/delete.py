@@ -8,7 +8,6 @@ import os
 
 from runtime.errors import NotExistError, PyruncError
 from runtime.lifecycle.container import Container
-from runtime.lifecycle.kill import kill_and_wait
 from runtime.log import log
 from runtime.state.store import Store, remove_dir
 from spec.config import has_hooks
@@ -84,6 +83,8 @@ def _kill_and_wait(c: Container) -> None:
             os.kill(creator, signal.SIGKILL)
         except OSError:
             pass
+    from runtime.lifecycle.kill import kill_and_wait  # not for a stopped container
+
     if not kill_and_wait(c, 10):
         raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
 

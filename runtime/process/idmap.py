@@ -15,7 +15,6 @@ import _signal as signal  # the signal module's enums cost ~3 ms
 import os
 
 from runtime.errors import PyruncError
-from runtime.process import mount_options
 
 
 def _maps_text(maps: list[dict]) -> str:
@@ -32,11 +31,6 @@ class IdmapTrees:
         self.new_userns = new_userns
         self._userns: dict[tuple[str, str], int] = {}
         self.fds: list[int] = []
-
-    def wanted(self, m: dict) -> bool:
-        opts = m.get("options") or []
-        return bool(m.get("uidMappings") or m.get("gidMappings")
-                    or any(o in mount_options.IDMAP for o in opts))
 
     def tree(self, m: dict, source: str, dest: str, recursive: bool) -> int:
         """The fd of a detached copy of source with the mount's idmapping applied."""

@@ -84,6 +84,12 @@ IDMAP = ("idmap", "ridmap")
 COPYUP = "tmpcopyup"
 
 
+def wants_idmap(m: dict) -> bool:
+    """Whether the mount asks for an idmapping (process/idmap.py makes its tree)."""
+    return bool(m.get("uidMappings") or m.get("gidMappings")
+                or any(o in IDMAP for o in m.get("options") or []))
+
+
 def parse(options: list[str]) -> tuple[int, list[int], str]:
     """Return (flags, propagation flags in order, data string)."""
     flags = 0

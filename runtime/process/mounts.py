@@ -61,7 +61,7 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -
     flags, propagation, data = mount_options.parse(m.get("options") or [])
     fstype = m.get("type") or ""
     check_proc_destination(dest, fstype, is_bind(m))
-    idmapped = idmap is not None and idmap.wanted(m)
+    idmapped = idmap is not None and mount_options.wants_idmap(m)
     if idmapped and not is_bind(m):
         raise PyruncError(f"mount {dest}: idmapped mounts are supported for bind mounts only")
     if is_bind(m):

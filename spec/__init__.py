@@ -5,7 +5,9 @@ Layout:
                            state and the features structure; defs.schema.json holds shared parts
     codegen.py             compiles those schemas into the plain-Python _*_validator.py modules
                            (`python3 -m spec.codegen`; `--check` tells whether they are stale)
-    _config_validator.py   generated: check_config(), check_process(); imports nothing
+    _config_validator.py   generated: check_config(), check_process(); imports nothing, but
+                           for the sections of other platforms (windows, solaris, vm, zos,
+                           freebsd) the generated _config_platforms_validator.py, on demand
     _state_validator.py    generated: check_state()
     _features_validator.py generated: check_features()
     config.py              ConfigError, load_config(bundle), load_process(path), validate_config(),

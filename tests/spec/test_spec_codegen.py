@@ -4,6 +4,8 @@ import ast
 import copy
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,7 +42,22 @@ def test_generated_module_imports_only_lazily_and_only_c_json_or_re(module):
     assert top_level == []
     nested = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     nested |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert nested <= {"_json", "re"}
+    assert nested <= {"_json", "re"} | ({"spec"} if module in codegen.DEFERRED else set())
+
+
+def test_other_platforms_are_checked_by_a_module_loaded_only_for_them():
+    script = (
+        "import sys\n"
+        "from spec._config_validator import check_config\n"
+        "from spec.defaults import default_config\n"
+        "assert check_config(default_config()) is None\n"
+        "print('spec._config_platforms_validator' in sys.modules)\n"
+        "print(check_config({'ociVersion': '1.0.0', 'windows': {'layerFolders': 5}}))\n"
+        "print('spec._config_platforms_validator' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=codegen.SPEC_DIR.parent, check=True).stdout.splitlines()
+    assert out == ["False", "windows.layerFolders: expected an array, got an integer", "True"]
 
 
 def test_codegen_refuses_keywords_it_does_not_implement(tmp_path, monkeypatch):

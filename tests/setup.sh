@@ -43,9 +43,13 @@ import gc
 import sys
 gc.set_threshold(50000)
 sys.path[0:0] = ["$PWD", "$site"]
+from runtime.bundle import install
+install()
 from runtime.cli import entry
 entry()
 EOF
 # Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set (as on these machines)
-# every start would otherwise compile the sources again.
+# every start would otherwise compile the sources again.  The module archive
+# (runtime/bundle.py) saves importlib's file-system work on pyrunc's own modules.
 .venv/bin/python -m compileall -q runtime spec >/dev/null
+.venv/bin/python -m runtime.bundle >/dev/null

@@ -15,14 +15,18 @@ each module's marshalled code: a command reads and unmarshals only the code of
 the modules it imports, one pread each.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: this module is imported before its
+# finder serves __future__ (below, STANDARD).
 import marshal
 import os
 import sys
 
 ARCHIVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.bundle")
 PACKAGES = ("runtime", "spec")  # pyrunc's own; the tests and tools stay out
+# Standard modules every command imports from the file system: __future__ (our
+# modules' `from __future__ import annotations`) would cost a listing of the
+# standard library's directory as well (~0.2 ms).
+STANDARD = ("__future__",)
 # Then this interpreter's bytecode magic (an archive from another Python version is
 # ignored), the index's length (8 bytes), the index and the code.
 MAGIC = b"pyrunc-bundle-1\n"
@@ -92,11 +96,15 @@ def install(archive: str = ARCHIVE) -> bool:
 
 
 def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
-          base: str | None = None) -> int:
+          base: str | None = None, standard: tuple[str, ...] = STANDARD) -> int:
     """Compile every module under the packages `roots` (directories in `base`, the
-    repository by default) into the archive; returns how many it holds."""
+    repository by default) and the `standard` modules into the archive; returns how
+    many it holds."""
     base = base or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     entries = []
+    for name in standard:
+        __import__(name)
+        entries.append(_entry(name, sys.modules[name].__file__, False))
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(os.path.join(base, root)):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
@@ -104,14 +112,9 @@ def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
-                path = os.path.join(dirpath, filename)
                 is_package = filename == "__init__.py"
                 name = package if is_package else f"{package}.{filename[:-3]}"
-                with open(path, "rb") as f:
-                    source = f.read()
-                st = os.stat(path)
-                code = marshal.dumps(compile(source, path, "exec", dont_inherit=True))
-                entries.append((name, path, is_package, st.st_mtime_ns, st.st_size, code))
+                entries.append(_entry(name, os.path.join(dirpath, filename), is_package))
     index, offset = {}, 0  # offsets count from the end of the index
     for name, path, is_package, mtime_ns, size, code in entries:
         index[name] = (path, is_package, mtime_ns, size, offset, len(code))
@@ -126,6 +129,14 @@ def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
             f.write(code)
     os.replace(tmp, archive)
     return len(entries)
+
+
+def _entry(name: str, path: str, is_package: bool) -> tuple:
+    with open(path, "rb") as f:
+        source = f.read()
+    st = os.stat(path)
+    code = marshal.dumps(compile(source, path, "exec", dont_inherit=True))
+    return name, path, is_package, st.st_mtime_ns, st.st_size, code
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def _build(tmp_path) -> int:
     sys.path.insert(0, REPO)
     from runtime.bundle import build
 
-    return build(str(tmp_path / "a.bundle"), roots=("pkg",), base=str(tmp_path))
+    return build(str(tmp_path / "a.bundle"), roots=("pkg",), base=str(tmp_path), standard=())
 
 
 def test_modules_come_from_the_archive_until_their_source_changes(tmp_path):
@@ -70,7 +70,8 @@ def test_an_unreadable_or_foreign_archive_is_ignored(tmp_path):
 
 
 def test_the_launcher_imports_pyrunc_from_the_archive():
-    """PYTHONVERBOSE names each module's loader: none of ours from a pyc file."""
+    """PYTHONVERBOSE names each module's loader: none of ours from a pyc file, nor
+    __future__ (which all of them import) from the standard library's directory."""
     env = dict(os.environ, PYTHONVERBOSE="1")
     p = subprocess.run([DEFAULT_BINARY, "--version"], capture_output=True, text=True, env=env,
                        check=True)
@@ -85,3 +86,5 @@ def test_the_launcher_imports_pyrunc_from_the_archive():
     python = [line for line in ours if "runtime.bundle'" not in line
               and "ExtensionFileLoader" not in line]  # the cffi extension: a .so
     assert python and all("bundle.Finder object" in line for line in python)
+    future = [line for line in p.stderr.splitlines() if line.startswith("import '__future__'")]
+    assert len(future) == 1 and "bundle.Finder object" in future[0]

@@ -33,10 +33,17 @@ MAGIC = b"pyrunc-bundle-1\n"
 
 
 class Finder:
-    """A meta path finder and loader serving the archive's entries."""
+    """A meta path finder and loader serving the archive's entries.
 
-    def __init__(self, fd: int, index: dict, code_at: int, spec_class: type) -> None:
-        self.fd = fd  # kept open (close-on-exec): modules are read when imported
+    It holds no file descriptor: one left open could fill a hole in a caller's
+    --preserve-fds range and be passed into a container.  Each import opens the
+    archive, checks it is still the file whose index was read, and reads one
+    module's code."""
+
+    def __init__(self, archive: str, identity: tuple[int, int], index: dict, code_at: int,
+                 spec_class: type) -> None:
+        self.archive = archive
+        self.identity = identity  # (inode, mtime_ns): a rewritten archive is another file
         self.index = index
         self.code_at = code_at  # where the code starts, after the index
         self.spec_class = spec_class
@@ -63,7 +70,18 @@ class Finder:
 
     def exec_module(self, module) -> None:
         *_, offset, length = self.index[module.__spec__.name]
-        code = marshal.loads(os.pread(self.fd, length, self.code_at + offset))
+        fd = os.open(self.archive, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            data = os.pread(fd, length, self.code_at + offset) \
+                if (st.st_ino, st.st_mtime_ns) == self.identity else None
+        finally:
+            os.close(fd)
+        if data is None:  # rewritten by a set-up since this command started
+            with open(module.__spec__.origin, "rb") as f:
+                code = compile(f.read(), module.__spec__.origin, "exec", dont_inherit=True)
+        else:
+            code = marshal.loads(data)
         exec(code, module.__dict__)
 
 
@@ -80,6 +98,7 @@ def install(archive: str = ARCHIVE) -> bool:
     except OSError:
         return False
     try:
+        st = os.fstat(fd)
         expected = MAGIC + MAGIC_NUMBER
         head = os.pread(fd, len(expected) + 8, 0)
         if head[:len(expected)] != expected:
@@ -89,9 +108,11 @@ def install(archive: str = ARCHIVE) -> bool:
         if not isinstance(index, dict):
             raise ValueError("not a module archive")
     except (OSError, ValueError, EOFError, TypeError):
-        os.close(fd)
         return False
-    sys.meta_path.insert(0, Finder(fd, index, len(head) + size, ModuleSpec))
+    finally:
+        os.close(fd)
+    sys.meta_path.insert(0, Finder(archive, (st.st_ino, st.st_mtime_ns), index,
+                                   len(head) + size, ModuleSpec))
     return True
 
 

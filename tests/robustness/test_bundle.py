@@ -69,6 +69,34 @@ def test_an_unreadable_or_foreign_archive_is_ignored(tmp_path):
     assert _import(tmp_path) == expected
 
 
+def test_a_rewritten_archive_is_not_read_at_the_old_offsets(tmp_path):
+    """A set-up rewriting the archive while a command runs: that command's later
+    imports come from their sources, not from whatever the new file holds there."""
+    _package(tmp_path)
+    (tmp_path / "apkg").mkdir()
+    (tmp_path / "apkg" / "__init__.py").write_text("")
+    (tmp_path / "apkg" / "big.py").write_text("DATA = %r\n" % ("x" * 5000))
+    _build(tmp_path)
+    code = (f"import sys\nsys.path[:0] = [{str(tmp_path)!r}, {REPO!r}]\n"
+            "from runtime.bundle import install, build\n"
+            f"assert install({str(tmp_path / 'a.bundle')!r})\n"
+            f"build({str(tmp_path / 'a.bundle')!r}, roots=('apkg', 'pkg'), "
+            f"base={str(tmp_path)!r}, standard=())\n"
+            "import pkg.mod\nprint(pkg.mod.VALUE)\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "archived\n"
+
+
+def test_no_fd_of_the_archive_fills_a_preserved_fd(rt, bundle):
+    """The caller has no fd 3: --preserve-fds 1 must be refused, not given an fd the
+    runtime holds (one on the archive would let the container rewrite pyrunc)."""
+    p = rt("run", "--preserve-fds", "1", "-b", bundle.path, bundle.id)
+    assert p.returncode != 0
+    assert "unable to stat preserved-fd" in p.stderr
+    assert bundle.id not in rt.ids()
+
+
 def test_the_launcher_imports_pyrunc_from_the_archive():
     """PYTHONVERBOSE names each module's loader: none of ours from a pyc file, nor
     __future__ (which all of them import) from the standard library's directory."""

@@ -77,13 +77,7 @@ class Lock:
 def write_json(directory: str, name: str, data: dict) -> None:
     tmp = os.path.join(directory, f".{name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            body = dumps(data).encode()
-            if os.write(fd, body) != len(body):  # a full filesystem: ENOSPC next time
-                raise OSError(28, os.strerror(28))
-        finally:
-            os.close(fd)
+        _write(tmp, data, os.O_TRUNC)
         os.rename(tmp, os.path.join(directory, name))
     except OSError as e:
         try:
@@ -96,17 +90,20 @@ def write_json(directory: str, name: str, data: dict) -> None:
 def write_new_json(directory: str, name: str, data: dict) -> None:
     """A file that does not exist yet and that nobody reads until another file says
     so: written in place, without write_json's temporary file and rename."""
-    path = os.path.join(directory, name)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            body = dumps(data).encode()
-            if os.write(fd, body) != len(body):
-                raise OSError(28, os.strerror(28))
-        finally:
-            os.close(fd)
+        _write(os.path.join(directory, name), data, os.O_EXCL)
     except OSError as e:
         raise PyruncError(f"write {name} in {directory}: {e.strerror}") from None
+
+
+def _write(path: str, data: dict, flag: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag | os.O_CLOEXEC, 0o600)
+    try:
+        body = dumps(data).encode()
+        if os.write(fd, body) != len(body):  # a full filesystem: ENOSPC next time
+            raise OSError(28, os.strerror(28))
+    finally:
+        os.close(fd)
 
 
 def read_json(directory: str, name: str) -> dict:

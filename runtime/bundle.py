@@ -78,8 +78,7 @@ class Finder:
         finally:
             os.close(fd)
         if data is None:  # rewritten by a set-up since this command started
-            with open(module.__spec__.origin, "rb") as f:
-                code = compile(f.read(), module.__spec__.origin, "exec", dont_inherit=True)
+            code = _compile(module.__spec__.origin)
         else:
             code = marshal.loads(data)
         exec(code, module.__dict__)
@@ -155,10 +154,13 @@ def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
 def _entry(name: str, path: str, is_package: bool) -> tuple:
     # Stat first: a file edited while it is read then no longer matches its entry.
     st = os.stat(path)
-    with open(path, "rb") as f:
-        source = f.read()
-    code = marshal.dumps(compile(source, path, "exec", dont_inherit=True))
+    code = marshal.dumps(_compile(path))
     return name, path, is_package, st.st_mtime_ns, st.st_size, code
+
+
+def _compile(path: str):
+    with open(path, "rb") as f:
+        return compile(f.read(), path, "exec", dont_inherit=True)
 
 
 if __name__ == "__main__":

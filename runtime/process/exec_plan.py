@@ -68,15 +68,18 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     label = lsm.selinux_exec_write(process.get("selinuxLabel") or "")
     if label:
         plan.add(lib.OP_WRITE_FILE, "set the SELinux exec label", s=label)
-    # Without no_new_privs loading seccomp needs CAP_SYS_ADMIN: before the
-    # capabilities go; otherwise as late as possible.  The exec trampoline is
-    # sealed before any filter.
-    early_filter = opts.seccomp is not None and not nnp
+    # As the init's plan: after the filter, no call but the exec; without
+    # no_new_privs the filter comes before the user switch (it needs
+    # CAP_SYS_ADMIN), and only the switch's calls follow it (finalize.py).
+    late_creds = opts.seccomp is not None and not nnp and not opts.seccomp.notify
+    finalize.add_before(plan, process, preserve_fds=opts.preserve_fds,
+                        fix_stdio=opts.chown_stdio)
+    early_filter = opts.seccomp is not None and not nnp and opts.seccomp.notify
     if early_filter:
         sealed_exec.add_seal(plan, process)
         _add_seccomp(plan, opts.seccomp)
-    finalize.add(plan, process, linux, ns, preserve_fds=opts.preserve_fds,
-                 fix_stdio=opts.chown_stdio)
+    if not late_creds:
+        finalize.add_creds(plan, process, linux, ns)
     profile = lsm.apparmor_exec_write(process.get("apparmorProfile") or "")
     if profile:
         plan.add(lib.OP_WRITE_FILE, "apply the AppArmor profile", s=profile)
@@ -90,8 +93,10 @@ def build(process: dict, config: dict, joined: list[tuple[str, int, str]],
     if not early_filter:
         sealed_exec.add_seal(plan, process)
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
-    if opts.seccomp is not None and nnp:
+    if opts.seccomp is not None and not early_filter:
         _add_seccomp(plan, opts.seccomp)
+    if late_creds:
+        finalize.add_creds(plan, process, linux, ns)
     sealed_exec.add_exec(plan, argv, env, linux.get("seccomp"))
     return plan
 

@@ -1,5 +1,13 @@
 """runc's finalizeNamespace, shared by the init's plan and exec's: the last steps
-before the user program, from closing inherited fds to the final capabilities."""
+before the user program, from closing inherited fds to the final capabilities.
+
+Two parts, because a seccomp filter loaded without no_new_privs must come before
+the user switch (it needs CAP_SYS_ADMIN) and must meet no call a profile may not
+allow: `add_before` (fds, cwd as root, bounding set, stdio, umask: close_range,
+openat2 and the like) always runs before any filter; `add_creds` makes only the
+calls runc's init makes after its filter (setgroups, setres[ug]id, chdir,
+prctl, capset).
+"""
 
 from __future__ import annotations
 
@@ -14,16 +22,32 @@ if TYPE_CHECKING:
 
 def add(plan: Plan, process: dict, linux: dict, ns: Namespaces, *, preserve_fds: int,
         fix_stdio: bool) -> None:
-    """fds, cwd, capabilities kept across the user switch, then the user's ids."""
+    """Both parts, one after the other (no filter between them)."""
+    add_before(plan, process, preserve_fds=preserve_fds, fix_stdio=fix_stdio)
+    add_creds(plan, process, linux, ns)
+
+
+def add_before(plan: Plan, process: dict, *, preserve_fds: int, fix_stdio: bool) -> None:
+    """fds, cwd (as root), the bounding set, stdio's owner, umask."""
     plan.add(lib.OP_CLOSE_FDS, "close inherited fds", n=(3 + preserve_fds,))
     cwd = process.get("cwd") or "/"
     plan.add(lib.OP_CHDIR_TRY, f"chdir {cwd}", s=(cwd,))
     caps = capabilities.masks(process.get("capabilities") or {})
     plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
     plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
-    uid, gid, groups = user.ids(process)
+    uid, _, _ = user.ids(process)
     if fix_stdio:
         plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
+    umask = (process.get("user") or {}).get("umask")
+    if umask is not None:
+        plan.add(lib.OP_UMASK, f"umask {int(umask):o}", n=(int(umask),))
+
+
+def add_creds(plan: Plan, process: dict, linux: dict, ns: Namespaces) -> None:
+    """The user's ids, the cwd again if root could not reach it, the capabilities."""
+    cwd = process.get("cwd") or "/"
+    caps = capabilities.masks(process.get("capabilities") or {})
+    uid, gid, groups = user.ids(process)
     if not _setgroups_denied(linux, ns):
         plan.add(lib.OP_SETGROUPS, "setgroups", data=user.gids_bytes(groups), count=len(groups))
     plan.add(lib.OP_SETRESGID, f"setgid {gid}", n=(gid,))
@@ -33,9 +57,6 @@ def add(plan: Plan, process: dict, linux: dict, ns: Namespaces, *, preserve_fds:
     plan.add(lib.OP_CAPSET, "set capabilities",
              n=(caps["effective"], caps["permitted"], caps["inheritable"]))
     plan.add(lib.OP_CAP_AMBIENT, "set ambient capabilities", n=(caps["ambient"],))
-    umask = (process.get("user") or {}).get("umask")
-    if umask is not None:
-        plan.add(lib.OP_UMASK, f"umask {int(umask):o}", n=(int(umask),))
 
 
 def _setgroups_denied(linux: dict, ns: Namespaces) -> bool:

@@ -114,22 +114,30 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if label:
         plan.add(lib.OP_WRITE_FILE, "set the SELinux exec label", s=label)
     nnp = bool(process.get("noNewPrivileges"))
-    # Without no_new_privs loading seccomp needs CAP_SYS_ADMIN: load it before
-    # the capabilities go; otherwise as late as possible.  The exec trampoline is
-    # sealed before any filter (memfd_create and fcntl need not be allowed).
-    early_filter = opts.seccomp is not None and not nnp
-    if early_filter:
-        sealed_exec.add_seal(plan, process)
-        _add_seccomp(plan, opts)
+    # After the filter the init makes no call but the exec (runc: "as close to
+    # execve as possible"), so that any profile runc accepts starts the container.
+    # Everything newer (close_range, openat2, faccessat2, the start socket) comes
+    # first.  Without no_new_privs loading the filter needs CAP_SYS_ADMIN: then it
+    # comes after the start, before the user switch, and only the calls runc's init
+    # makes there follow it (setgroups, setres[ug]id, chdir, prctl, capset).  A
+    # notify filter is loaded before "waiting": its fd goes to `create`.
+    notify = opts.seccomp is not None and opts.seccomp_notify
+    late_creds = opts.seccomp is not None and not nnp and not notify
     argv = list(process["args"])
     env = user.environment({**process, "env": [*(process.get("env") or []), *opts.extra_env]},
                            opts.rootfs)
-    finalize.add(plan, process, linux, ns, preserve_fds=opts.preserve_fds,
-                 fix_stdio=opts.fix_stdio)
-    plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
-    if not early_filter:
+    finalize.add_before(plan, process, preserve_fds=opts.preserve_fds, fix_stdio=opts.fix_stdio)
+    if notify and not nnp:
         sealed_exec.add_seal(plan, process)
-    if opts.seccomp is not None and nnp and opts.seccomp_notify:
+        _add_seccomp(plan, opts)
+    if not late_creds:
+        finalize.add_creds(plan, process, linux, ns)
+    plan.add(lib.OP_LOOKUP, f"look up {argv[0]}", v=(argv, env))
+    if not (notify and not nnp):
+        # Before any filter (memfd_create and fcntl need not be allowed); after the
+        # look-up, which it checks for file capabilities.
+        sealed_exec.add_seal(plan, process)
+    if notify and nnp:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
     if not joined:
@@ -139,8 +147,10 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable until its exec", n=(0,))
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)
-    if opts.seccomp is not None and nnp and not opts.seccomp_notify:
+    if opts.seccomp is not None and not notify:
         _add_seccomp(plan, opts)
+    if late_creds:
+        finalize.add_creds(plan, process, linux, ns)
     sealed_exec.add_exec(plan, argv, env, linux.get("seccomp"))
     return plan
 

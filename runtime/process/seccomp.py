@@ -6,7 +6,8 @@ runs between clone() and execve().  The translation follows runc's
 and SCMP_ACT_TRACE return EPERM unless errnoRet says otherwise, a rule whose
 action is the default action is dropped, a syscall name libseccomp does not
 know is skipped (logged at debug level, as runc does), and conditions on the
-same argument become separate rules.  Unlike runc, errnoRet on an action that
+same argument become separate rules.  Syscalls newer than the profile answer
+ENOSYS (seccomp_enosys.py).  Unlike runc, errnoRet on an action that
 has no errno is refused, as the spec requires.
 
 Imported only when the config has linux.seccomp.
@@ -212,6 +213,9 @@ def compile_profile(profile: dict) -> Filter | None:
         bpf = _export(ctx)
     finally:
         lib.seccomp_release(ctx)
+    from runtime.process import seccomp_enosys
+
+    bpf = seccomp_enosys.stub(profile, tokens) + bpf
     if notify:
         flags |= lib.SECCOMP_FILTER_FLAG_NEW_LISTENER
     return Filter(bpf, flags, notify, profile.get("listenerPath") or "",

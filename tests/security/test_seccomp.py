@@ -60,14 +60,23 @@ def test_filter_is_seen_from_outside(rt, bundle):
     assert st["Seccomp_filters"] == "1"
 
 
-def test_filter_without_no_new_privs_is_loaded_before_start(rt, bundle):
-    # Without no_new_privs the filter goes on while the init still has
-    # CAP_SYS_ADMIN, before the capabilities are dropped.
+def test_filter_without_no_new_privs_is_loaded_at_start(rt, bundle):
+    # Without no_new_privs the filter goes on at start, while the init still has
+    # CAP_SYS_ADMIN, right before the user switch: until then the created
+    # container waits for start with no filter (nothing after it but the switch's
+    # calls and the exec), then runs under it without no_new_privs.
     bundle.process["noNewPrivileges"] = False
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
     bundle.linux["seccomp"] = docker_like()
-    st = status(created(rt, bundle.save()))
+    bundle.args("/bin/sleep", "100").save()
+    st = status(created(rt, bundle))
+    assert st["Seccomp"] == "0"
+    assert st["Uid"].split()[0] == "0"
+    assert rt("start", bundle.id).returncode == 0
+    st = status(int(rt.state(bundle.id)["pid"]))
     assert st["Seccomp"] == "2"
     assert st["NoNewPrivs"] == "0"
+    assert st["Uid"].split() == ["1000"] * 4
 
 
 def test_no_seccomp_no_filter(rt, bundle):

@@ -70,10 +70,14 @@ struct pyrunc_hook {
     const char *const *cgroup_procs;
     int stdio[3];
     int err_fd;
+    const void *seccomp;
+    unsigned int seccomp_len;
+    unsigned int seccomp_flags;
 };
 enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_SETNS, PYRUNC_HOOK_STEP_FORK, PYRUNC_HOOK_STEP_CHDIR,
-    PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, PYRUNC_HOOK_STEP_CGROUP, ...
+    PYRUNC_HOOK_STEP_STDIO, PYRUNC_HOOK_STEP_EXEC, PYRUNC_HOOK_STEP_CGROUP,
+    PYRUNC_HOOK_STEP_SECCOMP, ...
 };
 pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 

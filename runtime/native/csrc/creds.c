@@ -128,9 +128,21 @@ int op_chdir_try(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* The retry may follow the seccomp filter (loaded before the user switch without
+ * no_new_privs): only chdir and getcwd, calls every profile allows, no openat2.
+ * The getcwd check still catches a cwd outside the root (CVE-2024-21626): the
+ * kernel resolves the absolute path inside the root, and a /proc/self/fd/N
+ * magic link leading out yields "(unreachable)...". */
 int op_chdir_retry(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
     if (!ctx->cwd_pending)
         return 0;
-    return op_chdir(ctx, op);
+    if (chdir(op->s[0]) < 0)
+        return op_fail(ctx, "chdir to cwd (\"%s\") set in config.json", op->s[0]);
+    char buf[4096];
+    if (getcwd(buf, sizeof(buf)) == NULL || buf[0] != '/') {
+        errno = EPERM;
+        return op_fail(ctx, "current working directory is outside of container mount namespace root");
+    }
+    return 0;
 }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +91,20 @@ static int open_ns(pid_t target, const char *name)
     return fd;
 }
 
+/* startContainer hooks run under the container's filter, as runc's (its init runs
+ * them after loading it): loaded last, so that only the execve meets it. */
+static void load_filter(const struct pyrunc_hook *h)
+{
+    if (!h->seccomp)
+        return;
+    struct sock_fprog prog = {
+        .len = (unsigned short)h->seccomp_len,
+        .filter = (struct sock_filter *)h->seccomp,
+    };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, h->seccomp_flags, &prog) < 0)
+        hook_die(h, PYRUNC_HOOK_STEP_SECCOMP);
+}
+
 static void hook_exec(const struct pyrunc_hook *h, int watch_parent)
 {
     int fds[3];
@@ -115,6 +131,7 @@ static void hook_exec(const struct pyrunc_hook *h, int watch_parent)
             hook_die(h, PYRUNC_HOOK_STEP_STDIO);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         hook_die(h, PYRUNC_HOOK_STEP_STDIO);
+    load_filter(h);
     execve(h->path, h->argv, h->envp ? h->envp : environ);
     hook_die(h, PYRUNC_HOOK_STEP_EXEC);
 }

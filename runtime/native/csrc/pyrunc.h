@@ -145,6 +145,9 @@ struct pyrunc_hook {
     const char *const *cgroup_procs; /* NULL-terminated cgroup.procs files to join, or NULL */
     int stdio[3];
     int err_fd;
+    const void *seccomp;    /* the container's BPF filter (startContainer), or NULL */
+    unsigned int seccomp_len;   /* instructions */
+    unsigned int seccomp_flags;
 };
 enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_SETNS = 1,
@@ -153,6 +156,7 @@ enum pyrunc_hook_step {
     PYRUNC_HOOK_STEP_STDIO,
     PYRUNC_HOOK_STEP_EXEC,
     PYRUNC_HOOK_STEP_CGROUP,
+    PYRUNC_HOOK_STEP_SECCOMP,
 };
 pid_t pyrunc_spawn_hook(const struct pyrunc_hook *hook);
 

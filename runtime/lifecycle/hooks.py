@@ -63,12 +63,14 @@ def pid_in_container(pid: int) -> int:
 
 
 def run(kind: str, config: dict, doc: dict, *, ns_pid: int = 0, nstypes: int = 0,
-        cwd: str | None = None, env: list[str] | None = None, warn_only: bool = False) -> None:
+        cwd: str | None = None, env: list[str] | None = None, warn_only: bool = False,
+        seccomp=None) -> None:
     """Run the `kind` hooks of config in order; the first failure raises HookError,
     or with warn_only is logged and the remaining hooks still run.
 
     ns_pid/nstypes: join these namespaces of that process (container-namespace hooks).
-    env: the environment of hooks without one (None: the runtime's)."""
+    env: the environment of hooks without one (None: the runtime's).
+    seccomp: a compiled seccomp.Filter each hook runs under (startContainer)."""
     entries = (config.get("hooks") or {}).get(kind) or []
     if not entries:
         return
@@ -80,7 +82,7 @@ def run(kind: str, config: dict, doc: dict, *, ns_pid: int = 0, nstypes: int = 0
     stdin = dumps(doc).encode()
     for index, hook in enumerate(entries):
         try:
-            _run_one(hook, stdin, ns_pid, nstypes, cwd, env, cgroups)
+            _run_one(hook, stdin, ns_pid, nstypes, cwd, env, cgroups, seccomp)
         except HookError as e:
             msg = f"error running {kind} hook #{index}: {e}"
             if not warn_only:
@@ -114,7 +116,8 @@ def _step_names() -> dict[int, str]:
                        lib.PYRUNC_HOOK_STEP_CHDIR: "chdir",
                        lib.PYRUNC_HOOK_STEP_STDIO: "set up stdio",
                        lib.PYRUNC_HOOK_STEP_EXEC: "exec",
-                       lib.PYRUNC_HOOK_STEP_CGROUP: "join the container's cgroups"})
+                       lib.PYRUNC_HOOK_STEP_CGROUP: "join the container's cgroups",
+                       lib.PYRUNC_HOOK_STEP_SECCOMP: "load the container's seccomp filter"})
     return _STEPS
 
 
@@ -149,7 +152,7 @@ def cgroup_procs_files(pid: int) -> list[str]:
 
 
 def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | None,
-             default_env: list[str] | None, cgroups: list[str]) -> None:
+             default_env: list[str] | None, cgroups: list[str], seccomp=None) -> None:
     from runtime.native import ffi, lib
 
     path = hook.get("path") or ""
@@ -182,6 +185,13 @@ def _run_one(hook: dict, stdin: bytes, ns_pid: int, nstypes: int, cwd: str | Non
         for i, fd in enumerate(fds):
             spec.stdio[i] = fd
         spec.err_fd = err_w
+        if seccomp is not None:
+            bpf = ffi.from_buffer(seccomp.bpf)
+            keep.append(bpf)
+            spec.seccomp = bpf
+            spec.seccomp_len = seccomp.instructions
+            # No listener: nobody would serve it (notified calls fail with ENOSYS).
+            spec.seccomp_flags = seccomp.flags & ~lib.SECCOMP_FILTER_FLAG_NEW_LISTENER
         pid = lib.pyrunc_spawn_hook(spec)
         os.close(err_w)
         err_w = -1

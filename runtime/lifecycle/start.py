@@ -106,12 +106,20 @@ def _start_container_hooks(c: Container, config: dict) -> None:
     for ns in (config.get("linux") or {}).get("namespaces") or []:
         nstypes |= KINDS[ns["type"]][0]
     process = config.get("process") or {}
+    profile = (config.get("linux") or {}).get("seccomp")
+    seccomp = None
+    if profile:
+        # As runc's, whose init runs them after loading the container's filter.
+        from runtime.process import seccomp as seccomp_mod
+
+        seccomp = seccomp_mod.compile_profile(profile)
     st = hooks.state(c.id, "created", c.pid, c.state.get("bundle", ""),
                      c.state.get("annotations"))
     try:
         # Like runc, where the init runs them: its cwd, and its env for hooks without one.
         hooks.run("startContainer", config, st, ns_pid=c.pid, nstypes=nstypes,
-                  cwd=process.get("cwd") or "/", env=list(process.get("env") or []))
+                  cwd=process.get("cwd") or "/", env=list(process.get("env") or []),
+                  seccomp=seccomp)
     except hooks.HookError:
         _stop(c)
         raise

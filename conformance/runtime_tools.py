@@ -7,6 +7,10 @@ RUNTIME=<runtime> and reports the TAP totals of each. Without such a directory i
 
     python -m conformance.runtime_tools --runtime /usr/sbin/runc --tests-dir DIR
     RUNTIME_TOOLS_DIR=DIR python -m conformance.runtime_tools --runtime /usr/sbin/runc
+    python -m conformance.runtime_tools table pyrunc=a.json runc=b.json crun=c.json
+
+`table` renders runs saved with --format json side by side, as a Markdown table: per
+program "ok/not ok" assertion counts, "crash" for a program that printed no TAP plan.
 
 The suite's containers get cgroups at the root of each hierarchy (no cgroupsPath, or its fixed
 "/cgrouptest"). On a shared host, --cgroup-parent PARENT puts a shim in front of the runtime
@@ -222,10 +226,61 @@ def shim_main(argv: list[str]) -> int:
     return run_sabotaged(shim, ns.runtime, args)
 
 
+def _cell(r: dict | None) -> str:
+    if r is None:
+        return "-"
+    if r.get("planned") is None:
+        return "crash"
+    return f"{r['passed']}/{r['failed']}" + (f" ({r['skipped']} skip)" if r["skipped"] else "")
+
+
+def totals(results: list[dict]) -> tuple[int, int, int]:
+    """(ok, not ok, programs that crashed: no TAP plan) over one run."""
+    ok = sum(r["passed"] for r in results)
+    not_ok = sum(r["failed"] for r in results)
+    crashed = sum(1 for r in results if r.get("planned") is None)
+    return ok, not_ok, crashed
+
+
+def table(runs: dict[str, list[dict]]) -> str:
+    """Markdown: one row per program, one column per runtime (ok/not ok)."""
+    names = sorted({r["name"] for results in runs.values() for r in results})
+    by_name = {rt: {r["name"]: r for r in results} for rt, results in runs.items()}
+    lines = ["| program | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+    for name in names:
+        cells = [_cell(by_name[rt].get(name)) for rt in runs]
+        lines.append(f"| {name.split('/')[-1]} | " + " | ".join(cells) + " |")
+    sums = []
+    for results in runs.values():
+        ok, not_ok, crashed = totals(results)
+        sums.append(f"**{ok} ok, {not_ok} not ok, {crashed} crashed**")
+    lines.append("| total | " + " | ".join(sums) + " |")
+    return "\n".join(lines)
+
+
+def table_main(argv: list[str]) -> int:
+    runs = {}
+    for arg in argv:
+        label, sep, path = arg.partition("=")
+        if not sep:
+            print(f"conformance.runtime_tools table: expected NAME=RESULTS.json, got {arg!r}",
+                  file=sys.stderr)
+            return 2
+        try:
+            runs[label] = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"conformance.runtime_tools table: {path}: {exc}", file=sys.stderr)
+            return 2
+    print(table(runs))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["shim"]:
         return shim_main(argv[1:])
+    if argv[:1] == ["table"]:
+        return table_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m conformance.runtime_tools",
         description="Run a built opencontainers/runtime-tools validation suite against a runtime.",

@@ -100,3 +100,21 @@ def test_runs_every_test_with_runtime_env_and_totals(tmp_path: Path) -> None:
     table = runner("--runtime", "/bin/true", "--tests-dir", str(tmp_path), "--filter", "create")
     assert table.returncode == 0
     assert "1/1 tests clean; assertions 2 pass, 0 FAIL" in table.stdout
+
+
+def test_table_puts_runs_side_by_side(tmp_path: Path) -> None:
+    a = [{"name": "create/create", "planned": 2, "passed": 2, "failed": 0, "skipped": 0},
+         {"name": "kill/kill", "planned": None, "passed": 0, "failed": 0, "skipped": 0}]
+    b = [{"name": "create/create", "planned": 2, "passed": 1, "failed": 1, "skipped": 1}]
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    out = runner("table", f"one={tmp_path / 'a.json'}", f"two={tmp_path / 'b.json'}")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "| program | one | two |"
+    assert "| create | 2/0 | 1/1 (1 skip) |" in lines
+    assert "| kill | crash | - |" in lines
+    assert lines[-1] == ("| total | **2 ok, 0 not ok, 1 crashed** | "
+                         "**1 ok, 1 not ok, 0 crashed** |")
+    bad = runner("table", "nolabel")
+    assert bad.returncode == 2 and "NAME=RESULTS.json" in bad.stderr

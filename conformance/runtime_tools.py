@@ -9,6 +9,10 @@ RUNTIME=<runtime> and reports the TAP totals of each. Without such a directory i
     RUNTIME_TOOLS_DIR=DIR python -m conformance.runtime_tools --runtime /usr/sbin/runc
     python -m conformance.runtime_tools table pyrunc=a.json runc=b.json crun=c.json
 
+--hide-cgroup2 runs the suite in a mount namespace of its own where a hybrid host's cgroup2
+mount is replaced by an empty tmpfs: every runtime sees a v1-only host there (crun 1.8 refuses
+a hybrid one whose cgroup2 holds controllers), and nothing changes for anyone else.
+
 `table` renders runs saved with --format json side by side, as a Markdown table: per
 program "ok/not ok" assertion counts, "crash" for a program that printed no TAP plan.
 
@@ -275,6 +279,29 @@ def table_main(argv: list[str]) -> int:
     return 0
 
 
+UNIFIED = "/sys/fs/cgroup/unified"
+
+
+def hide_cgroup2() -> None:
+    """Enter a private mount namespace without the hybrid host's cgroup2 mount.  A tmpfs
+    takes its place, so that a runtime writing there does not reach the host's
+    /sys/fs/cgroup tmpfs.  Before any thread starts (unshare refuses threaded callers)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
+    cmds = [["mount", "--make-rprivate", "/"]]
+    if os.path.ismount(UNIFIED):
+        cmds += [["umount", UNIFIED],
+                 ["mount", "-t", "tmpfs", "-o", "size=16m,mode=755", "rt-scratch", UNIFIED]]
+    for cmd in cmds:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["shim"]:
@@ -299,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cgroup-parent",
         metavar="PARENT",
         help="keep the suite's cgroups below PARENT (e.g. /pyrunc-runtime-tools) via a shim",
+    )
+    parser.add_argument(
+        "--hide-cgroup2",
+        action="store_true",
+        help="run in a private mount namespace where the hybrid host's cgroup2 mount is gone",
     )
     args = parser.parse_args(argv)
 
@@ -327,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.exclude:
         tests = [t for t in tests if not any(f in t.name for f in args.exclude)]
     runtime = os.path.abspath(args.runtime)
+    if args.hide_cgroup2:
+        try:
+            hide_cgroup2()
+        except OSError as exc:
+            print(f"conformance.runtime_tools: --hide-cgroup2: {exc}", file=sys.stderr)
+            return 2
     work = Path(tempfile.mkdtemp(prefix="runtime-tools-"))
     os.chmod(work, 0o755)  # containers in user namespaces must reach their bundles
     bundles = work / "bundles"

@@ -167,7 +167,7 @@ def _confine(plan: Plan, process: dict, linux: dict) -> None:
             plan.add(lib.OP_WRITE_FILE, f"write sysctl {key}", s=(sysctl.proc_path(key), value))
     for path in linux.get("readonlyPaths") or []:
         plan.add(lib.OP_READONLY_PATH, f"make {path} read-only", s=(path,))
-    mask_data = lsm.mount_data("", linux.get("mountLabel") or "") or None
+    mask_data = lsm.mount_data("", lsm.mount_label(linux)) or None
     for path in linux.get("maskedPaths") or []:
         plan.add(lib.OP_MASK_PATH, f"mask {path}", s=(path, mask_data))
     if process.get("noNewPrivileges"):
@@ -199,7 +199,8 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
     plan.add(lib.OP_MOUNT, "bind mount the rootfs on itself", flags=lib.MS_BIND | lib.MS_REC,
              s=(opts.rootfs, opts.rootfs, "bind", None))
     plan.add(lib.OP_OPEN_ROOT, "open the rootfs", s=(opts.rootfs,))
-    mount_list = [lsm.labelled_mount(m, linux.get("mountLabel") or "")
+    label = lsm.mount_label(linux)
+    mount_list = [lsm.labelled_mount(m, label)
                   for m in config.get("mounts") or []]
     for m in mount_list:
         mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount, opts.idmap)

@@ -1,8 +1,11 @@
 """Linux security modules: process.apparmorProfile, process.selinuxLabel, linux.mountLabel.
 
-Each is applied only when its LSM is enabled on the host; asking for one that
-is not is a create-time error (runc's wording for SELinux; runc finds out about
-AppArmor and mount labels only when the kernel refuses them in the init).
+Each is applied only when its LSM is enabled on the host; asking for a process
+label or profile that is not is a create-time error (runc's wording for SELinux;
+runc finds out about AppArmor only when the kernel refuses it in the init).  A
+mount label without SELinux is ignored, as crun and go-selinux's
+FormatMountLabel do: it labels files for a policy that is not there (runc 1.1.5
+passes context= to the kernel anyway, which refuses the mount).
 """
 
 from __future__ import annotations
@@ -33,13 +36,16 @@ def check(config: dict) -> None:
     if process.get("selinuxLabel") and not selinux_enabled():
         raise PyruncError("selinux label is specified in config, but selinux is disabled or "
                           "not supported")
-    if (config.get("linux") or {}).get("mountLabel") and not selinux_enabled():
-        raise PyruncError("mount label is specified in config, but selinux is disabled or "
-                          "not supported")
     profile = process.get("apparmorProfile")
     if profile and not apparmor_enabled():
         raise PyruncError(f"apparmor profile {profile!r} is specified in config, but apparmor "
                           "is disabled or not supported")
+
+
+def mount_label(linux: dict) -> str:
+    """linux.mountLabel when SELinux can apply it, else ""."""
+    label = linux.get("mountLabel") or ""
+    return label if label and selinux_enabled() else ""
 
 
 def _attr_file(name: str) -> str:

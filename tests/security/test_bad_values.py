@@ -107,9 +107,6 @@ PYRUNC_ONLY = {
         ("realtime",)),
     "apparmor profile without apparmor": (
         lambda c: c["process"].update(apparmorProfile="docker-default"), ("apparmor",)),
-    "mount label without selinux": (
-        lambda c: c["linux"].update(mountLabel="system_u:object_r:container_file_t:s0"),
-        ("selinux",)),
     "scheduler nice out of range": (
         lambda c: c["process"].update(scheduler={"policy": "SCHED_OTHER", "nice": 40}),
         ("nice",)),

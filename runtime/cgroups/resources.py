@@ -129,7 +129,8 @@ def validate(resources: dict | None, warnings: list[str] | None = None) -> dict:
             v = _int(m.get(key), ("memory", key), INT64)
             if v is not None:
                 mo[key] = v
-                if v and warnings is not None and KERNEL_MEMORY_WARNING not in warnings:
+                if (key == "kernel" and v and warnings is not None
+                        and KERNEL_MEMORY_WARNING not in warnings):
                     warnings.append(KERNEL_MEMORY_WARNING)
         sw = m.get("swappiness")
         if sw is not None:

@@ -9,13 +9,14 @@ from runtime.cgroups.files import CgroupFileError
 
 LIMIT = "memory.limit_in_bytes"
 SWAP_LIMIT = "memory.memsw.limit_in_bytes"
+TCP_LIMIT = "memory.kmem.tcp.limit_in_bytes"
 
 
 def requested(res: dict) -> bool:
     m = res.get("memory")
     if not m:
         return False
-    return bool(m.get("limit") or m.get("swap") or m.get("reservation")
+    return bool(m.get("limit") or m.get("swap") or m.get("reservation") or m.get("kernelTCP")
                 or m.get("disableOOMKiller") or m.get("swappiness") is not None)
 
 
@@ -57,7 +58,10 @@ def _set_memory_and_swap(path: str, limit: int, swap: int) -> None:
 def set(path: str, res: dict) -> None:  # noqa: A001 - the controller verb
     m = res.get("memory") or {}
     _set_memory_and_swap(path, m.get("limit") or 0, m.get("swap") or 0)
-    # kernel / kernelTCP are accepted and ignored, as runc does (removed upstream).
+    # kernel is accepted and ignored, as runc does: since Linux 6.1 the kernel refuses
+    # it.  kernelTCP still works in v1, and crun sets it: so do we (runc ignores it).
+    if m.get("kernelTCP") and files.exists(path, TCP_LIMIT):
+        files.write(path, TCP_LIMIT, str(m["kernelTCP"]))
     if m.get("reservation"):
         files.write(path, "memory.soft_limit_in_bytes", str(m["reservation"]))
     if m.get("disableOOMKiller"):

@@ -152,7 +152,9 @@ class Emulator:
                                                if p not in target.exceptions.get(key, "")))
             if dropped:
                 out.append(Rule(*key, dropped, target.default_allow))
-        for key in sorted(target.exceptions, key=_order):
+        # In the rules' own order: devices.list keeps the order of the writes, and the
+        # spec says entries are applied in the listed order (runtime-tools checks it).
+        for key in target.exceptions:
             gained = canonical_access("".join(p for p in target.exceptions[key]
                                               if p not in old.get(key, "")))
             if gained:

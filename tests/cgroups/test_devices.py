@@ -118,3 +118,21 @@ def test_allow_all_then_deny_one(cg_parent, procs):
     finally:
         procs.stop_all()
         mgr.destroy()
+
+
+@requires_root
+def test_devices_list_keeps_the_listed_order(cg_parent):
+    # The spec: entries are applied in the listed order; devices.list shows the
+    # order of the writes (runtime-tools linux_cgroups_devices checks it).
+    mgr = for_container("c", cg_parent + "/c")
+    try:
+        mgr.create()
+        mgr.set({"devices": [{"allow": False, "access": "rwm"},
+                             {"allow": True, "type": "c", "major": 10, "minor": 229,
+                              "access": "rwm"},
+                             {"allow": True, "type": "b", "major": 8, "minor": 20,
+                              "access": "rw"}]})
+        listing = read(mgr.path("devices") + "/devices.list").split("\n")
+        assert listing[:4] == ["c 10:229 rwm", "b 8:20 rw", "c *:* m", "b *:* m"]
+    finally:
+        mgr.destroy()

@@ -87,8 +87,14 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
 
     if ns.has("mount"):
         _prepare_rootfs(plan, config, ns, opts)
-    elif opts.has_hooks:
-        plan.sync("hooks")
+    else:
+        if opts.has_hooks:
+            plan.sync("hooks")
+        # No mount namespace: the rootfs is still the container's root, as runc's
+        # chroot() there.  Unlike runc, nothing is mounted: the mounts would be the
+        # host's, and stay there after the container.
+        plan.add(lib.OP_CHROOT, "chroot to the rootfs (no mount namespace)", flags=1,
+                 s=(opts.rootfs,))
     if opts.console_fd >= 0:
         from runtime.process import terminal  # as sched and sysctl: only when used
 

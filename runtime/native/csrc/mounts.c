@@ -272,7 +272,9 @@ int op_chroot(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
     if (chdir(op->s[0]) < 0)
         return op_fail(ctx, "chdir %s", op->s[0]);
-    if (mount(op->s[0], "/", NULL, MS_MOVE, NULL) < 0)
+    /* Without a mount namespace of its own (flags 1) nothing may be moved: the
+     * mounts are the host's. */
+    if (!(op->flags & 1) && mount(op->s[0], "/", NULL, MS_MOVE, NULL) < 0)
         return op_fail(ctx, "move rootfs to /");
     if (chroot(".") < 0)
         return op_fail(ctx, "chroot");

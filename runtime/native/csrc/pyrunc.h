@@ -33,7 +33,7 @@ enum pyrunc_op_kind {
     OP_BIND_DEV_IN_ROOT,  /* s[0]=host device path, s[1]=path in root (user namespaces) */
     OP_SYMLINK_IN_ROOT,   /* s[0]=link target, s[1]=link path */
     OP_PIVOT_ROOT,        /* s[0]=rootfs */
-    OP_CHROOT,            /* s[0]=rootfs (--no-pivot: move mount and chroot) */
+    OP_CHROOT,            /* s[0]=rootfs (--no-pivot: move mount and chroot; flags 1: chroot only) */
     OP_REMOUNT,           /* s[1]=path (in the final root), flags: remount with these */
     OP_MASK_PATH,         /* s[0]=path */
     OP_READONLY_PATH,     /* s[0]=path */

@@ -20,13 +20,6 @@ if TYPE_CHECKING:
     from runtime.process.namespaces import Namespaces
 
 
-def add(plan: Plan, process: dict, linux: dict, ns: Namespaces, *, preserve_fds: int,
-        fix_stdio: bool) -> None:
-    """Both parts, one after the other (no filter between them)."""
-    add_before(plan, process, preserve_fds=preserve_fds, fix_stdio=fix_stdio)
-    add_creds(plan, process, linux, ns)
-
-
 def add_before(plan: Plan, process: dict, *, preserve_fds: int, fix_stdio: bool) -> None:
     """fds, cwd (as root), the bounding set, stdio's owner, umask."""
     plan.add(lib.OP_CLOSE_FDS, "close inherited fds", n=(3 + preserve_fds,))

@@ -117,13 +117,25 @@ def test_profile_as_a_user_with_a_cwd(any_rt, bundle, name):
 
 
 @pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+@pytest.mark.parametrize("name", ["runtime_tools_generate", "docker_default"])
+def test_exec_under_the_profile(any_rt, bundle, name, nnp):
+    bundle.linux["seccomp"] = profile(name)
+    bundle.process["noNewPrivileges"] = nnp
+    bundle.args("/bin/sleep", "100").save()
+    any_rt("run", "-d", "-b", bundle.path, bundle.id, check=True)
+    p = any_rt("exec", "--user", "1000:1000", "--cwd", "/tmp", bundle.id,
+               "sh", "-c", "pwd; id -u")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["/tmp", "1000"]
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
 def test_busybox_minimal_allow_list(any_rt, bundle, nnp):
     minimal = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                "syscalls": [{"names": BUSYBOX_ECHO, "action": "SCMP_ACT_ALLOW"}]}
     if not nnp:
         # Loaded before the user switch: what runc's init calls after it.
-        minimal["syscalls"][0]["names"] += ["setgroups", "setresgid", "setresuid", "capset",
-                                             "capget"]
+        minimal["syscalls"][0]["names"] += ["setgroups", "setresgid", "setresuid", "capset"]
     if os.path.basename(any_rt.path) == "runc":
         minimal["syscalls"][0]["names"] += RUNC_INIT_AFTER_FILTER
     p = _run(any_rt, bundle, minimal, nnp, "echo", "hello")

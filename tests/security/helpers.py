@@ -31,7 +31,8 @@ def cap_mask(value: str) -> int:
 
 def created(rt, bundle) -> int:
     """Create the container; returns the pid of its init, which waits for `start`
-    with every credential already applied (it has not exec'd yet)."""
+    with every credential already applied (it has not exec'd yet), unless a seccomp
+    filter without no_new_privs puts the user switch after `start`."""
     rt("create", "-b", bundle.path, bundle.id, check=True)
     return rt.state(bundle.id)["pid"]
 

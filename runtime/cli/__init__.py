@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(_help(target if target and _load(target) else None))
         return 0
     name, rest = rest[0], rest[1:]
+    if gopts["debug"]:
+        from runtime.debug import Timeline
+
+        logmod.trace = Timeline(name)
     mod = _load(name)
     if mod is None:
         logmod.log.error(f"No help topic for '{name}'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from runtime.errors import PyruncError
+from runtime.errors import ChildError, PyruncError
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import mount_options
@@ -51,6 +51,31 @@ def check_proc_destination(dest: str, fstype: str, bind: bool) -> None:
     raise PyruncError(f"{dest!r} cannot be mounted because it is inside /proc")
 
 
+def check_ordinary_directory(rootfs: str, m: dict) -> None:
+    """procfs and sysfs go on a directory, never through a symlink or onto a file (runc's
+    mountToRootfs, its wording): a missing one is created."""
+    fstype = m.get("type") or ""
+    if fstype not in ("proc", "sysfs") or is_bind(m):
+        return
+    dest = os.path.normpath("/" + (m.get("destination") or "").lstrip("/"))
+    try:
+        st = os.lstat(rootfs + dest)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        import errno
+
+        raise ChildError(f'error mounting "{fstype}" to rootfs at "{dest}": filesystem '
+                         f'"{fstype}" must be mounted on ordinary directory', errno.ENOTDIR)
+
+
+def delays_readonly(m: dict) -> bool:
+    """A tmpfs or /dev is mounted read-write and made read-only once the rootfs is
+    ready (finalize): /dev/pts and the devices are created in it first, as in runc."""
+    dest = os.path.normpath("/" + (m.get("destination") or "").lstrip("/"))
+    return not is_bind(m) and (m.get("type") == "tmpfs" or dest == "/dev")
+
+
 def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -> None:
     """idmap: an idmap.IdmapTrees, for mounts asking for an idmapping."""
     dest = m.get("destination") or ""
@@ -71,6 +96,8 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -
     else:
         if not fstype:
             raise PyruncError(f"mount {dest}: no type given and not a bind mount")
+        if delays_readonly(m):
+            flags &= ~lib.MS_RDONLY
         plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
         if fstype == "tmpfs" and mount_options.COPYUP in (m.get("options") or []):
             plan.add(lib.OP_TMPFS_COPYUP, f"mount tmpfs on {dest} with a copy of its content",

@@ -200,6 +200,7 @@ class Creation:
         from runtime.process.cgroup_join import CgroupJoin
 
         join = CgroupJoin(self.cgroup.joinable_paths(), best_effort=BEST_EFFORT)
+        source_fds: list[int] = []
         try:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
@@ -212,6 +213,7 @@ class Creation:
                 keyring_of="" if self.no_new_keyring else self.id)
             opts.idmap = trees
             opts.cgroup_join = join
+            opts.source_fds = source_fds
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf
                 opts.seccomp_flags = self.security.seccomp.flags
@@ -232,6 +234,8 @@ class Creation:
             if trees is not None:
                 trees.close()  # the container process has its own copies
             join.close()
+            for fd in source_fds:   # the init has its own copies
+                os.close(fd)
             os.close(listener)
             for _, fd, _ in joined:
                 os.close(fd)

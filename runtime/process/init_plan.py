@@ -50,6 +50,9 @@ class InitOptions:
         self.cgroup_mount = cgroup_mount
         self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
         self.cgroup_join = None  # cgroup_join.CgroupJoin: cgroups it joins by itself
+        # Bind sources opened here for an init in a new user namespace (create.py
+        # closes them once it is spawned); None: mounted by path.
+        self.source_fds: list[int] | None = None
         self.console_fd = console_fd      # console socket: process.terminal's pty goes there
         self.console_relayed = console_relayed  # ... to pyrunc's own foreground relay
         self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
@@ -202,6 +205,9 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
     plan.add(lib.OP_OPEN_ROOT, "open the rootfs", s=(opts.rootfs,))
     mount_list = [lsm.labelled_mount(m, linux.get("mountLabel") or "")
                   for m in config.get("mounts") or []]
+    if "user" in ns.new and opts.source_fds is not None:
+        mount_list = mounts.open_bind_sources(mount_list, opts.bundle, root_flag,
+                                              opts.source_fds)
     for m in mount_list:
         mounts.check_ordinary_directory(opts.rootfs, m)
         mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount, opts.idmap)

@@ -76,6 +76,27 @@ def delays_readonly(m: dict) -> bool:
     return not is_bind(m) and (m.get("type") == "tmpfs" or dest == "/dev")
 
 
+def open_bind_sources(mount_list: list[dict], bundle: str, propagation: int,
+                      fds: list[int]) -> list[dict]:
+    """Clone each bind source into a detached tree while the runtime can still reach
+    it: an init in a new user namespace may not be able to walk its path (a 0700
+    parent; runc opens mount sources before it joins the user namespace too).  The
+    init attaches the tree and gives it the rootfs's propagation (a clone of a
+    shared mount would otherwise be the host's peer).  Returns the mounts, each bind
+    one with "sourceTree" and "treePropagation"; the fds are in `fds`, for the
+    caller to close."""
+    out = []
+    for m in mount_list:
+        if is_bind(m) and not mount_options.wants_idmap(m):
+            recursive = bool(mount_options.parse(m.get("options") or [])[0] & lib.MS_REC)
+            fd = lib.pyrunc_open_tree(bind_source(m, bundle).encode(), int(recursive))
+            if fd >= 0:     # else mounted by path: _add_bind reports a missing source
+                fds.append(fd)
+                m = {**m, "sourceTree": fd, "treePropagation": propagation}
+        out.append(m)
+    return out
+
+
 def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -> None:
     """idmap: an idmap.IdmapTrees, for mounts asking for an idmapping."""
     dest = m.get("destination") or ""
@@ -129,6 +150,11 @@ def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str
         tree = idmap.tree(m, src, dest, recursive=bool(flags & lib.MS_REC))
         plan.add(lib.OP_MOVE_MOUNT, f"attach the idmapped mount of {src} on {dest}", fd=tree,
                  s=(dest,))
+    elif "sourceTree" in m:
+        plan.add(lib.OP_MOVE_MOUNT, f"attach the bind mount of {src} on {dest}",
+                 fd=m["sourceTree"], s=(dest,))
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"set propagation of {dest}", flags=m["treePropagation"],
+                 s=(None, dest, None, None))
     else:
         first = lib.MS_BIND | (flags & lib.MS_REC)
         plan.add(lib.OP_MOUNT_IN_ROOT, f"bind mount {src} on {dest}", flags=first,

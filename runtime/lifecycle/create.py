@@ -252,6 +252,15 @@ class Creation:
         mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
                             rootless=self.ctx.rootless == "true")
         self.cgroup = mgr
+        # As runc's Create: a cgroup made before us may hold processes (a warning)
+        # and must not be frozen (the init would stop in it: refused).
+        if mgr.freezer_state() == "FROZEN":
+            self.cgroup = None      # not ours to remove
+            raise PyruncError("container's cgroup unexpectedly frozen")
+        if mgr.exists():
+            pids = mgr.pids()
+            if pids:
+                log.warning(f"container's cgroup is not empty: {len(pids)} process(es) found")
         mgr.create()
         self.state["cgroup"] = mgr.to_state()
 

@@ -279,7 +279,7 @@ class Creation:
         assert self.channel is not None and self.cgroup is not None
         while True:
             name, fd = self.channel.wait_sync()
-            if trace:
+            if trace and name != "fd":
                 from runtime.debug import init_steps
 
                 trace(f"init: {init_steps(self.channel.plan, name)}; waits at sync {name!r}")

@@ -64,3 +64,6 @@ class Logger:
 
 # Set by runtime.cli.main; library code logs warnings through it.
 log = Logger()
+# With --debug, a runtime.debug.Timeline: trace("what happened") logs it with timings.
+# None otherwise, so that a call site costs one test: `if trace: trace(...)`.
+trace = None

@@ -45,6 +45,10 @@ COMMANDS = {
     "restore": "restore",
 }
 
+# runc's commands that have no module here yet: they answer -h and fail, saying so.
+NOT_YET = {"checkpoint": "checkpoint a running container",
+           "restore": "restore a container from a previous checkpoint"}
+
 
 def _load(name: str):
     module = COMMANDS.get(name)
@@ -54,9 +58,22 @@ def _load(name: str):
         __import__(f"runtime.cli.{module}")
     except ModuleNotFoundError as e:
         if e.name == f"runtime.cli.{module}":
-            return None
+            return _not_yet(name) if name in NOT_YET else None
         raise
     return sys.modules[f"runtime.cli.{module}"]
+
+
+def _not_yet(name: str):
+    from types import SimpleNamespace
+
+    from runtime.errors import PyruncError
+
+    def run(ctx, opts, args):
+        raise PyruncError(f"{name} is not implemented in pyrunc yet")
+
+    return SimpleNamespace(SUMMARY=f"{NOT_YET[name]} (not implemented in pyrunc yet)",
+                           USAGE="[command options] <container-id>", FLAGS=(), ARGS=(0, None),
+                           run=run)
 
 
 def _help(cmd_name: str | None = None) -> str:
@@ -110,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(_help(target if target and _load(target) else None))
         return 0
     name, rest = rest[0], rest[1:]
+    if gopts["debug"]:
+        from runtime.debug import Timeline
+
+        logmod.trace = Timeline(name)
     mod = _load(name)
     if mod is None:
         logmod.log.error(f"No help topic for '{name}'")

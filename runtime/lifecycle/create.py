@@ -13,7 +13,7 @@ import time
 
 from runtime import SPEC_VERSION
 from runtime.errors import PyruncError
-from runtime.log import log
+from runtime.log import log, trace
 from runtime.process import stdio
 from runtime.state.status import start_time
 from runtime.state.store import (
@@ -127,6 +127,8 @@ class Creation:
             if "\0" in value:
                 raise PyruncError(f"invalid {what} {value!r}: it contains a NUL byte")
         rootfs = os.path.realpath(os.path.join(self.bundle, root))
+        if trace:
+            trace(f"create {self.id}: read {self.bundle}/config.json")
 
         # Anything refused from here on is rolled back.
         self.dir = Store(self.ctx.root).create_dir(self.id)
@@ -146,12 +148,18 @@ class Creation:
         # Until the "cgroups" sync the cgroups are not in state.json: a delete
         # --force after a crash finds them from config.json (delete.py).
         self._create_cgroups(config)
+        if trace:
+            paths = self.state["cgroup"].get("paths") or {}
+            trace(f"create: made the state directory {self.dir} and the cgroups "
+                  f"{cgroups_path or self.id!r} in {len(paths)} hierarchies")
 
         check_bundle_config(self.bundle, config)
         # Limits before the init joins (runc sets them after): the init joins by
         # itself (process/cgroup_join.py) and is limited from its first
         # instruction in the container's cgroups.
         self._set_resources(config.get("linux") or {})
+        if trace:
+            trace("create: config.json validated, cgroup limits set")
         process = config.get("process")
         if not process or not process.get("args"):
             raise PyruncError("process.args must be set in config.json to create a container")
@@ -192,6 +200,7 @@ class Creation:
         from runtime.process.cgroup_join import CgroupJoin
 
         join = CgroupJoin(self.cgroup.joinable_paths(), best_effort=BEST_EFFORT)
+        source_fds: list[int] = []
         try:
             opts = init_plan.InitOptions(
                 bundle=self.bundle, rootfs=rootfs, listener_fd=listener,
@@ -204,15 +213,20 @@ class Creation:
                 keyring_of="" if self.no_new_keyring else self.id)
             opts.idmap = trees
             opts.cgroup_join = join
+            opts.source_fds = source_fds
             if self.security.seccomp is not None:
                 opts.seccomp = self.security.seccomp.bpf
                 opts.seccomp_flags = self.security.seccomp.flags
                 opts.seccomp_notify = self.security.seccomp.notify
             plan = init_plan.build(config, ns, joined, opts)
+            if trace:
+                trace(f"create: the init's plan has {len(plan.ops)} steps")
             from runtime.native.channel import Channel
 
             self.channel = Channel(plan)
             self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
+            if trace:
+                trace(f"create: cloned the init, pid {self.pid}")
             if pidfd_conn >= 0:
                 terminal.send_pidfd(pidfd_conn, self.pid, b"standard")
             self.joined = join.keys
@@ -220,6 +234,8 @@ class Creation:
             if trees is not None:
                 trees.close()  # the container process has its own copies
             join.close()
+            for fd in source_fds:   # the init has its own copies
+                os.close(fd)
             os.close(listener)
             for _, fd, _ in joined:
                 os.close(fd)
@@ -236,6 +252,15 @@ class Creation:
         mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
                             rootless=self.ctx.rootless == "true")
         self.cgroup = mgr
+        # As runc's Create: a cgroup made before us may hold processes (a warning)
+        # and must not be frozen (the init would stop in it: refused).
+        if mgr.freezer_state() == "FROZEN":
+            self.cgroup = None      # not ours to remove
+            raise PyruncError("container's cgroup unexpectedly frozen")
+        if mgr.exists():
+            pids = mgr.pids()
+            if pids:
+                log.warning(f"container's cgroup is not empty: {len(pids)} process(es) found")
         mgr.create()
         self.state["cgroup"] = mgr.to_state()
 
@@ -254,6 +279,10 @@ class Creation:
         assert self.channel is not None and self.cgroup is not None
         while True:
             name, fd = self.channel.wait_sync()
+            if trace and name != "fd":
+                from runtime.debug import init_steps
+
+                trace(f"init: {init_steps(self.channel.plan, name)}; waits at sync {name!r}")
             try:
                 if name == "fd":  # the seccomp notify fd; the child does not wait
                     from runtime.process import seccomp
@@ -285,11 +314,15 @@ class Creation:
                     if self.pid_file:
                         _write_pid_file(self.pid_file, self.pid)
                     self.channel.ack()
+                    if trace:
+                        trace("create: the init waits for start on start.sock")
                     return
             finally:
                 if fd >= 0:
                     os.close(fd)
             self.channel.ack()
+            if trace:
+                trace(f"create: done at sync {name!r}, the init goes on")
             if name == "cgroups":
                 self.state["pid"] = self.pid
                 self.state["pid_start"] = start_time(self.pid)

@@ -89,6 +89,13 @@ def _kill_and_wait(c: Container) -> None:
         raise PyruncError(f"container init {c.pid} did not exit after SIGKILL")
 
 
+def _holds_others(mgr) -> bool:
+    try:
+        return bool(mgr.pids())
+    except Exception:  # noqa: BLE001 - unreadable: not known to be someone else's
+        return False
+
+
 def destroy(c: Container) -> None:
     try:
         config = c.config()
@@ -98,10 +105,16 @@ def destroy(c: Container) -> None:
     if cg:
         from runtime.cgroups import from_state
 
+        mgr = None
         try:
-            from_state(cg).destroy()
+            mgr = from_state(cg)
+            mgr.destroy()
         except Exception as e:  # noqa: BLE001
-            raise PyruncError(f"remove cgroups of {c.id}: {e}") from None
+            if mgr is None or not _holds_others(mgr):
+                raise PyruncError(f"remove cgroups of {c.id}: {e}") from None
+            # Processes that were there before the container (runc warned at create)
+            # keep its cgroup: runc logs that and removes the container all the same.
+            log.error(f"remove cgroups of {c.id}: {e}")
     if has_hooks(config, "poststop") and (c.pid or not c.state.get("creating")):
         from runtime.lifecycle import hooks
 

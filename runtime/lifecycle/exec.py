@@ -17,6 +17,7 @@ import os
 
 from runtime.errors import ChildError, PyruncError
 from runtime.lifecycle.container import Container
+from runtime.log import trace
 from runtime.state.store import Store
 from spec.jsonio import clone, loads
 
@@ -147,6 +148,8 @@ def exec_process(ctx, container_id: str, make_process: Callable[[Container], dic
     if status == "creating":
         raise PyruncError("cannot exec in a container that is still being created")
     cgroup_paths, strict = cgroup_paths_for(c.state.get("cgroup") or {}, req.cgroups)
+    if trace:
+        trace(f"exec {container_id}: the container is {status}")
     from runtime.process import parent, stdio, terminal
 
     process = make_process(c)
@@ -208,6 +211,8 @@ class _Exec:
             cgroup_paths, best_effort=[k for k in BEST_EFFORT if k not in strict])
         try:
             plan = exec_plan.build(self.process, self.config, joined, opts)
+            if trace:
+                trace(f"exec: opened the init's namespaces; the plan has {len(plan.ops)} steps")
             with Foreground() as fg:
                 self.channel = Channel(plan)
                 try:
@@ -219,6 +224,8 @@ class _Exec:
                     join.close()
                 for fd in [console, root, *(fd for _, fd, _ in joined)]:
                     self._close(fd)
+                if trace:
+                    trace(f"exec: cloned the process into the container, pid {self.pid}")
                 self._join_cgroups(cgroup_paths, strict, join.keys)
                 return self._run(fg, rlimits, seccomp, pidfd_conn, ours)
         finally:
@@ -232,7 +239,13 @@ class _Exec:
         assert self.channel is not None
         parent.set_rlimits(self.pid, rlimits)
         self.channel.ack()
+        if trace:
+            trace("exec: joined the cgroups, set the rlimits")
         self._wait_exec(seccomp)
+        if trace:
+            from runtime.debug import exec_steps
+
+            trace(f"exec: the process exec'd after: {exec_steps(self.channel.plan)}")
         if pidfd_conn >= 0:
             terminal.send_pidfd(pidfd_conn, self.pid, b"setns")
         if self.req.pid_file:
@@ -245,6 +258,8 @@ class _Exec:
             self._relay(ours)
         status = wait_status(self.pid)
         self.pid = 0
+        if trace:
+            trace(f"exec: the process exited, status {status}")
         return status
 
     def _keep(self, fd: int) -> int:
@@ -300,6 +315,11 @@ class _Exec:
 
         assert self.channel is not None
         name, _ = self.channel.wait_sync()
+        if trace:
+            from runtime.debug import init_steps
+
+            trace(f"exec: the process: {init_steps(self.channel.plan, name)}; "
+                  f"waits at sync {name!r}")
         if name != "cgroups":
             raise PyruncError(f"unexpected sync point {name!r} of the exec process")
         for key, path in paths.items():

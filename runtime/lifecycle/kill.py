@@ -26,8 +26,8 @@ def kill(ctx, container_id: str, sig: int, all_processes: bool = False) -> None:
         signal.pidfd_send_signal(fd, sig)
     except ProcessLookupError:
         raise PyruncError("container not running") from None
-    except OSError as e:
-        raise PyruncError(f"kill: {e.strerror}") from None
+    except OSError as e:     # a number the kernel does not know: runc's wording
+        raise PyruncError(f"unable to signal init: {os.strerror(e.errno).lower()}") from None
     finally:
         os.close(fd)
 
@@ -48,6 +48,10 @@ def signal_all(c: Container, sig: int) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
+        except OSError as e:    # a signal the kernel does not know: runc warns, goes on
+            from runtime.log import log
+
+            log.warning(os.strerror(e.errno).lower())
     if sig == signal.SIGKILL:
         # Thaw unconditionally: a freeze still in progress (FREEZING) is not
         # "frozen" yet, and a frozen process never gets to die.

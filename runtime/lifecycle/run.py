@@ -16,6 +16,7 @@ import _signal as signal  # the signal module's enums cost ~3 ms
 import os
 
 from runtime.errors import PyruncError
+from runtime.log import trace
 
 # Signals a foreground `run` or `exec` passes on to the container process instead
 # of acting on; SIGWINCH resizes the pty instead (runc never forwards it).
@@ -134,8 +135,12 @@ def run_container(ctx, container_id: str, opts: dict) -> int:
             raise
         fg.attach(c.pid)
         status = wait_status(c.pid, reap_others=subreaper)
+    if trace:
+        trace(f"run: the process exited, status {status}")
     if not opts.get("keep"):
         delete(ctx, container_id, force=True, created=c)
+        if trace:
+            trace(f"run: deleted {container_id}")
     if subreaper:
         reap_adopted()
     return status

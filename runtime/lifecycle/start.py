@@ -7,6 +7,7 @@ import sys
 
 from runtime.errors import PyruncError
 from runtime.lifecycle.container import Container
+from runtime.log import trace
 from runtime.state.store import START_SOCKET, Store
 from spec.config import has_hooks
 
@@ -37,6 +38,8 @@ def start(ctx, container_id: str, created: Container | None = None) -> None:
             os.close(fd)
         if err:
             raise PyruncError(err.decode(errors="replace"))
+        if trace:
+            trace(f"start {c.id}: the init got \"go\", loaded seccomp and exec'd the process")
         if not has_hooks(config, "poststart"):
             return
         from runtime.lifecycle import hooks

@@ -12,9 +12,20 @@ child waits for the runtime:
 
 from __future__ import annotations
 
+import os
+
 from runtime.native import lib
 from runtime.native.plan import Plan
-from runtime.process import devices, finalize, keyring, lsm, mounts, sealed_exec, user
+from runtime.process import (
+    devices,
+    finalize,
+    keyring,
+    lsm,
+    mount_options,
+    mounts,
+    sealed_exec,
+    user,
+)
 from runtime.process.namespaces import KINDS, Namespaces
 
 
@@ -39,6 +50,9 @@ class InitOptions:
         self.cgroup_mount = cgroup_mount
         self.idmap = None  # idmap.IdmapTrees: idmapped mounts' trees (create.py closes them)
         self.cgroup_join = None  # cgroup_join.CgroupJoin: cgroups it joins by itself
+        # Bind sources opened here for an init in a new user namespace (create.py
+        # closes them once it is spawned); None: mounted by path.
+        self.source_fds: list[int] | None = None
         self.console_fd = console_fd      # console socket: process.terminal's pty goes there
         self.console_relayed = console_relayed  # ... to pyrunc's own foreground relay
         self.extra_env = extra_env or []  # appended to process.env (LISTEN_FDS, LISTEN_PID)
@@ -208,7 +222,11 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
     label = lsm.mount_label(linux)
     mount_list = [lsm.labelled_mount(m, label)
                   for m in config.get("mounts") or []]
+    if "user" in ns.new and opts.source_fds is not None:
+        mount_list = mounts.open_bind_sources(mount_list, opts.bundle, root_flag,
+                                              opts.source_fds)
     for m in mount_list:
+        mounts.check_ordinary_directory(opts.rootfs, m)
         mounts.add_mount(plan, m, opts.bundle, opts.cgroup_mount, opts.idmap)
     dev_bound = any(m.get("destination", "").rstrip("/") == "/dev" and mounts.is_bind(m)
                     for m in mount_list)
@@ -221,6 +239,9 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
     if opts.has_hooks:
         plan.sync("hooks")
     if opts.no_pivot:
+        if "mount" in ns.new:   # a copy of ours: what it holds is known from here
+            for mp in full_proc_and_sysfs_mounts(opts.rootfs):
+                plan.add(lib.OP_HIDE_MOUNT, f"detach the host's {mp}", s=(mp,))
         plan.add(lib.OP_CHROOT, "move the rootfs to / and chroot", s=(opts.rootfs,))
     else:
         plan.add(lib.OP_PIVOT_ROOT, "pivot_root", s=(opts.rootfs,))
@@ -233,10 +254,11 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
 
 def _finalize_rootfs(plan: Plan, config: dict) -> None:
     for m in config.get("mounts") or []:
-        if (m.get("destination", "").rstrip("/") == "/dev" and "ro" in (m.get("options") or [])
-                and not mounts.is_bind(m)):
-            plan.add(lib.OP_REMOUNT, "remount /dev read-only", flags=lib.MS_RDONLY,
-                     s=(None, "/dev"))
+        if (mounts.delays_readonly(m)
+                and mount_options.parse(m.get("options") or [])[0] & lib.MS_RDONLY):
+            dest = os.path.normpath("/" + m["destination"].lstrip("/"))
+            plan.add(lib.OP_REMOUNT, f"remount {dest} read-only", flags=lib.MS_RDONLY,
+                     s=(None, dest))
     if (config.get("root") or {}).get("readonly"):
         plan.add(lib.OP_REMOUNT, "remount the rootfs read-only",
                  flags=lib.MS_BIND | lib.MS_RDONLY, s=(None, "/"))
@@ -265,6 +287,26 @@ def mount_point_of(path: str) -> str:
         if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
             best = mp
     return best
+
+
+def full_proc_and_sysfs_mounts(rootfs: str) -> list[str]:
+    """The mounts of a whole procfs or sysfs outside the rootfs (runc's msMoveRoot)."""
+    out = []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split(" ")
+        try:
+            fstype = fields[fields.index("-") + 1]
+        except (ValueError, IndexError):
+            continue
+        mp = _unescape(fields[4])
+        if fields[3] == "/" and fstype in ("proc", "sysfs") and not mp.startswith(rootfs):
+            out.append(mp)
+    return out
 
 
 def _unescape(field: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from runtime.errors import PyruncError
+from runtime.errors import ChildError, PyruncError
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import mount_options
@@ -51,6 +51,52 @@ def check_proc_destination(dest: str, fstype: str, bind: bool) -> None:
     raise PyruncError(f"{dest!r} cannot be mounted because it is inside /proc")
 
 
+def check_ordinary_directory(rootfs: str, m: dict) -> None:
+    """procfs and sysfs go on a directory, never through a symlink or onto a file (runc's
+    mountToRootfs, its wording): a missing one is created."""
+    fstype = m.get("type") or ""
+    if fstype not in ("proc", "sysfs") or is_bind(m):
+        return
+    dest = os.path.normpath("/" + (m.get("destination") or "").lstrip("/"))
+    try:
+        st = os.lstat(rootfs + dest)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        import errno
+
+        raise ChildError(f'error mounting "{fstype}" to rootfs at "{dest}": filesystem '
+                         f'"{fstype}" must be mounted on ordinary directory', errno.ENOTDIR)
+
+
+def delays_readonly(m: dict) -> bool:
+    """A tmpfs or /dev is mounted read-write and made read-only once the rootfs is
+    ready (finalize): /dev/pts and the devices are created in it first, as in runc."""
+    dest = os.path.normpath("/" + (m.get("destination") or "").lstrip("/"))
+    return not is_bind(m) and (m.get("type") == "tmpfs" or dest == "/dev")
+
+
+def open_bind_sources(mount_list: list[dict], bundle: str, propagation: int,
+                      fds: list[int]) -> list[dict]:
+    """Clone each bind source into a detached tree while the runtime can still reach
+    it: an init in a new user namespace may not be able to walk its path (a 0700
+    parent; runc opens mount sources before it joins the user namespace too).  The
+    init attaches the tree and gives it the rootfs's propagation (a clone of a
+    shared mount would otherwise be the host's peer).  Returns the mounts, each bind
+    one with "sourceTree" and "treePropagation"; the fds are in `fds`, for the
+    caller to close."""
+    out = []
+    for m in mount_list:
+        if is_bind(m) and not mount_options.wants_idmap(m):
+            recursive = bool(mount_options.parse(m.get("options") or [])[0] & lib.MS_REC)
+            fd = lib.pyrunc_open_tree(bind_source(m, bundle).encode(), int(recursive))
+            if fd >= 0:     # else mounted by path: _add_bind reports a missing source
+                fds.append(fd)
+                m = {**m, "sourceTree": fd, "treePropagation": propagation}
+        out.append(m)
+    return out
+
+
 def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -> None:
     """idmap: an idmap.IdmapTrees, for mounts asking for an idmapping."""
     dest = m.get("destination") or ""
@@ -71,6 +117,8 @@ def add_mount(plan: Plan, m: dict, bundle: str, cgroup_mount=None, idmap=None) -
     else:
         if not fstype:
             raise PyruncError(f"mount {dest}: no type given and not a bind mount")
+        if delays_readonly(m):
+            flags &= ~lib.MS_RDONLY
         plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
         if fstype == "tmpfs" and mount_options.COPYUP in (m.get("options") or []):
             plan.add(lib.OP_TMPFS_COPYUP, f"mount tmpfs on {dest} with a copy of its content",
@@ -102,6 +150,11 @@ def _add_bind(plan: Plan, m: dict, bundle: str, dest: str, flags: int, data: str
         tree = idmap.tree(m, src, dest, recursive=bool(flags & lib.MS_REC))
         plan.add(lib.OP_MOVE_MOUNT, f"attach the idmapped mount of {src} on {dest}", fd=tree,
                  s=(dest,))
+    elif "sourceTree" in m:
+        plan.add(lib.OP_MOVE_MOUNT, f"attach the bind mount of {src} on {dest}",
+                 fd=m["sourceTree"], s=(dest,))
+        plan.add(lib.OP_MOUNT_IN_ROOT, f"set propagation of {dest}", flags=m["treePropagation"],
+                 s=(None, dest, None, None))
     else:
         first = lib.MS_BIND | (flags & lib.MS_REC)
         plan.add(lib.OP_MOUNT_IN_ROOT, f"bind mount {src} on {dest}", flags=first,

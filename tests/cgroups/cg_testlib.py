@@ -17,6 +17,19 @@ requires_root = pytest.mark.skipif(os.geteuid() != 0,
                                    reason="needs root: creates real cgroups")
 
 
+def has_blkio_weight() -> bool:
+    """Whether the kernel has a v1 blkio weight file (CFQ's blkio.weight or BFQ's
+    blkio.bfq.weight): without an I/O scheduler that has weights, neither exists."""
+    blkio = mounts.hierarchies().v1.get("blkio")
+    return blkio is not None and any(
+        os.path.exists(os.path.join(blkio.mountpoint, name))
+        for name in ("blkio.weight", "blkio.bfq.weight"))
+
+
+requires_blkio_weight = pytest.mark.skipif(
+    not has_blkio_weight(), reason="the kernel has no blkio weight file (no BFQ or CFQ scheduler)")
+
+
 def hierarchy_roots() -> list[str]:
     h = mounts.hierarchies()
     roots = {m.mountpoint for m in h.v1.values()}

@@ -16,6 +16,7 @@ from cg_testlib import (
     messages,
     pyrunc_command,
     read,
+    requires_blkio_weight,
     wait_for,
 )
 
@@ -91,8 +92,7 @@ def test_update_with_flags(pyrunc, start):
                                        "cpu": {"shares": 512, "quota": 50000,
                                                "period": 100000}})
     p = pyrunc("update", "--memory", "100M", "--memory-swap", "200M", "--pids-limit", "30",
-               "--cpu-quota", "20000", "--cpu-share", "256", "--cpuset-cpus", "0",
-               "--blkio-weight", "300", cid)
+               "--cpu-quota", "20000", "--cpu-share", "256", "--cpuset-cpus", "0", cid)
     assert p.returncode == 0, p.stderr
     assert cgroup_file(pyrunc, cid, "memory", "memory.limit_in_bytes") == str(100 << 20)
     assert cgroup_file(pyrunc, cid, "memory", "memory.memsw.limit_in_bytes") == str(200 << 20)
@@ -107,6 +107,17 @@ def test_update_with_flags(pyrunc, start):
     assert saved["memory"]["limit"] == 100 << 20 and saved["pids"]["limit"] == 30
     assert pyrunc("update", "--pids-limit", "31", cid).returncode == 0
     assert cgroup_file(pyrunc, cid, "memory", "memory.limit_in_bytes") == str(100 << 20)
+
+
+@requires_blkio_weight
+def test_update_blkio_weight(pyrunc, start):
+    cid, _ = start(["sleep", "1000"])
+    p = pyrunc("update", "--blkio-weight", "300", cid)
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(pyrunc.root, cid, "state.json")) as f:
+        blkio = json.load(f)["cgroup"]["paths"]["blkio"]
+    name = "blkio.weight" if os.path.exists(blkio + "/blkio.weight") else "blkio.bfq.weight"
+    assert read(os.path.join(blkio, name)).split()[-1] == "300"
 
 
 def test_update_from_a_file_and_from_stdin(pyrunc, start, tmp_path):

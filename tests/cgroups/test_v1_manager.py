@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from cg_testlib import leftovers, read, requires_root, wait_for
+from cg_testlib import leftovers, read, requires_blkio_weight, requires_root, wait_for
 
 from runtime.cgroups import CgroupError, for_container, from_state, mounts
 
@@ -185,15 +185,20 @@ def test_cpuset_and_its_validation(mgr, procs):
     assert f(mgr, "cpuset", "cpuset.cpus") == "0"
 
 
-def test_blkio_weight_and_throttle(mgr):
+def test_blkio_throttle(mgr):
     dev = os.stat("/").st_dev
     major, minor = os.major(dev), os.minor(dev)
-    mgr.set({"blockIO": {"weight": 300, "throttleReadBpsDevice": [
+    mgr.set({"blockIO": {"throttleReadBpsDevice": [
         {"major": major, "minor": minor, "rate": 1 << 20}]}})
+    assert f(mgr, "blkio", "blkio.throttle.read_bps_device") == f"{major}:{minor} {1 << 20}"
+
+
+@requires_blkio_weight
+def test_blkio_weight(mgr):
+    mgr.set({"blockIO": {"weight": 300}})
     weight = "blkio.weight" if os.path.exists(mgr.path("blkio") + "/blkio.weight") \
         else "blkio.bfq.weight"
     assert f(mgr, "blkio", weight).split()[-1] == "300"
-    assert f(mgr, "blkio", "blkio.throttle.read_bps_device") == f"{major}:{minor} {1 << 20}"
 
 
 def test_freeze_stops_and_thaw_resumes(mgr, procs, tmp_path):

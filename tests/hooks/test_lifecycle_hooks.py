@@ -45,7 +45,6 @@ def test_state_on_stdin_has_the_status_of_each_step(rt, bundle):
             "startContainer": "created", "poststart": "running", "poststop": "stopped"}
     for kind, status in want.items():
         st = rec.state(kind)
-        upstream.validate(st, "state-schema.json")
         assert st["status"] == status, kind
         assert st["id"] == bundle.id
         assert st["bundle"] == bundle.path
@@ -57,6 +56,8 @@ def test_state_on_stdin_has_the_status_of_each_step(rt, bundle):
     for kind in ("createContainer", "startContainer"):
         assert rec.state(kind)["pid"] == 1, kind
     assert "pid" not in rec.state("poststop")
+    for kind in want:   # last: skips (after the checks above) without ../shared
+        upstream.validate(rec.state(kind), "state-schema.json")
 
 
 def test_each_kind_runs_in_the_namespaces_runtime_md_names(rt, bundle):

@@ -74,6 +74,7 @@ def test_state_document(rt, bundle):
 
 
 def test_state_validates_against_upstream_schema(rt, bundle):
+    upstream.require()
     bundle.args("/bin/sleep", "100")
     rt("create", "-b", bundle.path, bundle.id, check=True)
     upstream.validate(rt.state(bundle.id), "state-schema.json")

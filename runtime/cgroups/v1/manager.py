@@ -182,7 +182,11 @@ class V1Manager(Manager):
                 available = self._unified_available()
             from runtime.cgroups.v2 import unified as unified_mod
 
-            unified_mod.check(unified_path, unified, available)
+            try:
+                unified_mod.check(unified_path, unified, available)
+            except CgroupError:     # a key only v1 has here: refused in runc's words
+                raise CgroupError("invalid configuration: cannot use unified on cgroup v1") \
+                    from None
             enable.extend(sorted(unified_mod.controllers_of(unified) & available))
 
         # Preflight: nothing is written if any of this fails.

@@ -283,6 +283,27 @@ int op_chroot(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* --no-pivot leaves the host's mounts in the container's mount namespace, under the
+ * chroot; a full procfs or sysfs among them would let the container mount a fresh,
+ * unmasked one (the kernel allows that when one is fully visible).  Detach it, its
+ * umount kept from the host by making it a slave first; cover it where the kernel
+ * refuses the umount.  Gone already (a parent was detached): nothing to do. */
+int op_hide_mount(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    if (mount(NULL, op->s[0], NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return op_fail(ctx, "make %s a slave mount", op->s[0]);
+    }
+    if (umount2(op->s[0], MNT_DETACH) == 0)
+        return 0;
+    if (errno != EINVAL && errno != EPERM)
+        return op_fail(ctx, "unmount %s", op->s[0]);
+    if (mount("tmpfs", op->s[0], "tmpfs", 0, NULL) < 0)
+        return op_fail(ctx, "cover %s with a tmpfs", op->s[0]);
+    return 0;
+}
+
 /* The container's /dev/null, checked to be the null device: an image can make
  * it a symlink or another file, and masking with that would expose the file
  * (CVE-2025-31133).  Returns a detached clone of it, ready for move_mount. */

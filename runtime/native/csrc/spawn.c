@@ -67,6 +67,7 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_EXEC_SEALED] = op_exec_sealed,
     [OP_JOIN_KEYRING] = op_join_keyring,
     [OP_JOIN_CGROUP] = op_join_cgroup,
+    [OP_HIDE_MOUNT] = op_hide_mount,
     [OP_PTY_OPEN] = op_pty_open,
     [OP_PTY_RESIZE] = op_pty_resize,
     [OP_PTY_MOUNT_CONSOLE] = op_pty_mount_console,

@@ -1,14 +1,14 @@
 """Side-by-side benchmark of OCI runtimes (issue 9): pyrunc, runc and crun, interleaved.
 
     python -m tests.bench [--rounds 30] [--quick] [--scenarios lifecycle,sequence,root,memlimit]
-                          [--runtime NAME[=PATH] ...] [--out docs/bench]
+                          [--runtime NAME[=PATH] ...] [--wheel] [--out docs/bench]
 
 Scenarios (tests/bench/scenarios.py): the lifecycle commands each on their own
 with peak RSS and the waiting init's memory; 100 containers in sequence and
 2-way parallel; list/state with 1,000 containers in the root; small memory
 limits.  Prints medians, p10-p90 and each runtime's ratio to runc measured in
 the same run; writes OUT/results.json and OUT/ratios.png (the plot needs
-matplotlib: pip install -e '.[bench]').  Each runtime gets its own --root and
+matplotlib: pip install '.[bench]').  Each runtime gets its own --root and
 every container a cgroup under --cgroup-parent; everything is removed at the
 end and what could not be is reported (exit status 1).  Runtimes are timed by a
 small C helper (spawn.c, built with cc into a temporary directory).
@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help=f"comma-separated subset of {','.join(SCENARIOS)}")
     ap.add_argument("--runtime", action="append", default=[],
                     help="NAME or NAME=PATH, repeatable (default: pyrunc, runc and crun)")
+    ap.add_argument("--wheel", action="store_true",
+                    help="measure pyrunc as users install it: a wheel of this checkout in a "
+                    "fresh venv (tests/bench/wheel.py) instead of .venv/bin/pyrunc")
     ap.add_argument("--seq-count", type=int, help="containers in the sequence (default 100)")
     ap.add_argument("--root-count", type=int,
                     help="containers in the root for list/state (default 1000)")
@@ -161,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtimes = host.resolve_runtimes(opts.runtime)
     base = tempfile.mkdtemp(prefix="pyrunc-bench-")
+    if opts.wheel:
+        from tests.bench.wheel import install_fresh
+
+        print("bench: pyrunc from a wheel of this checkout in a fresh venv", file=sys.stderr)
+        runtimes = {"pyrunc": install_fresh(base),
+                    **{n: p for n, p in runtimes.items() if n != "pyrunc"}}
     spawner = build_spawner(base)
     if spawner is None:
         print("bench: no C compiler for tests/bench/spawn.c: timing from Python, "

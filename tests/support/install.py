@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
+import sys
 
 from tests.support.runtime import DEFAULT_BINARY, REPO, binary
 
@@ -33,3 +35,11 @@ def reinstall_if_stale() -> None:
     only: it installs system packages too)."""
     if binary() == DEFAULT_BINARY and os.geteuid() == 0 and stale():
         subprocess.run(["bash", os.path.join(REPO, "tests", "setup.sh")], check=True)
+
+
+def installed_first() -> None:
+    """The installed packages ahead of the checkout's on sys.path (the tests
+    themselves stay the checkout's: `tests` is not installed)."""
+    for path in reversed(site.getsitepackages()):
+        if os.path.isdir(os.path.join(path, "runtime")):
+            sys.path.insert(0, path)

@@ -103,7 +103,23 @@ def run_dir_entries(ids: set[str]) -> set[str]:
     return {p for p in paths if os.path.lexists(p)}
 
 
-def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: dict) -> None:
+# The short commands' floor (issue 21): the bare interpreter, timed as they are.
+SHORT = ("start", "state", "kill", "delete")
+BARE = "python3 -S"
+
+
+def bare_interpreter(base: str, spawner: str | None, gap: float) -> Runner:
+    """A "runtime" that is `python3 -S` running an empty script (so any arguments are
+    fine): what every pyrunc command pays before its first line."""
+    stub = os.path.join(base, "python3-S")
+    with open(stub, "w") as f:
+        f.write(f"#!{os.path.realpath(sys.executable)} -S\n")
+    os.chmod(stub, 0o755)
+    return Runner(BARE, stub, os.path.join(base, "root", "bare"), spawner=spawner, gap=gap)
+
+
+def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: dict,
+            bare: Runner | None = None) -> None:
     if "lifecycle" in opts.scenarios:
         for r in runners:  # warm caches once, unmeasured
             scenarios.lifecycle_round(r, b, -1, {})
@@ -112,6 +128,8 @@ def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: di
         for i in range(opts.rounds):
             for r in runners:  # interleaved, so drift hits every runtime alike
                 scenarios.lifecycle_round(r, b, i, r.memory)
+            for scenario in SHORT if bare else ():
+                bare.call(scenario, "-", scenario=scenario)
     if "sequence" in opts.scenarios:
         for workers in (1, 2):
             mode = "sequential" if workers == 1 else "parallel-2"
@@ -135,9 +153,10 @@ def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: di
             out["memory_limit"][r.name] = scenarios.memlimit(r, b, MEMORY_LIMITS)
 
 
-def summarize(runners: list[Runner], out: dict) -> None:
+def summarize(runners: list[Runner], out: dict, bare: Runner | None = None) -> None:
+    timed = runners + ([bare] if bare and bare.samples else [])
     out["timings"] = {s: compare(xs, 1e3, "ms") for s, xs in
-                      by_scenario({r.name: r.samples for r in runners}).items()}
+                      by_scenario({r.name: r.samples for r in timed}).items()}
     out["peak_rss"] = {s: compare(xs, 1, "kib") for s, xs in
                        by_scenario({r.name: r.rss for r in runners}).items()}
     per_key = by_scenario({r.name: r.memory for r in runners})
@@ -213,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     failure = None
     try:
         b = Bundles(base, opts.cgroup_parent)
-        measure(opts, runners, b, out)
+        bare = bare_interpreter(base, spawner, opts.gap)
+        measure(opts, runners, b, out, bare)
     except (CallFailed, OSError) as e:  # one line, not a traceback
         failure = str(e)
     except KeyboardInterrupt:
@@ -235,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         if left:
             print("bench: LEFT BEHIND: " + "; ".join(left), file=sys.stderr)
         return 1
-    summarize(runners, out)
+    summarize(runners, out, bare)
     out["targets"] = {"ratio_to_runc": report.TARGETS, "list_budget_s": report.LIST_BUDGET_S,
                       "growth_limit": report.GROWTH_LIMIT}
     out["meta"]["duration_s"] = round(time.monotonic() - started, 1)

@@ -125,6 +125,7 @@ def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: di
             scenarios.lifecycle_round(r, b, -1, {})
             r.samples.clear()
             r.rss.clear()
+            r.cpu.clear()
         for i in range(opts.rounds):
             for r in runners:  # interleaved, so drift hits every runtime alike
                 scenarios.lifecycle_round(r, b, i, r.memory)
@@ -157,6 +158,8 @@ def summarize(runners: list[Runner], out: dict, bare: Runner | None = None) -> N
     timed = runners + ([bare] if bare and bare.samples else [])
     out["timings"] = {s: compare(xs, 1e3, "ms") for s, xs in
                       by_scenario({r.name: r.samples for r in timed}).items()}
+    out["cpu"] = {s: compare(xs, 1e3, "ms") for s, xs in
+                  by_scenario({r.name: r.cpu for r in timed}).items()}
     out["peak_rss"] = {s: compare(xs, 1, "kib") for s, xs in
                        by_scenario({r.name: r.rss for r in runners}).items()}
     per_key = by_scenario({r.name: r.memory for r in runners})

@@ -1,10 +1,10 @@
 import gc
 
-gc.set_threshold(50000)  # as the launcher tests/setup.sh makes: see there
+gc.set_threshold(50000)  # as the launcher does: see runtime/startup
 
-from runtime.bundle import install  # noqa: E402
+from runtime.startup.archive import install  # noqa: E402
 
-install()  # pyrunc's modules from the archive, when tests/setup.sh has written one
+install()  # pyrunc's modules from the archive, when the launcher's first use wrote one
 from runtime.cli import entry  # noqa: E402
 
 entry()

@@ -10,6 +10,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tests.support.install import installed_first, reinstall_if_stale  # noqa: E402
+
+# The tests run the installed pyrunc, never an older one, and import its packages
+# (runtime, spec, conformance) from that install too: its C extension is built there.
+reinstall_if_stale()
+installed_first()
+
 from tests.support import leaks  # noqa: E402
 from tests.support.bundle import Bundle, shared_rootfs  # noqa: E402
 from tests.support.runtime import Runtime, under_test_and_runc  # noqa: E402

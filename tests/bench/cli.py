@@ -1,14 +1,14 @@
 """Side-by-side benchmark of OCI runtimes (issue 9): pyrunc, runc and crun, interleaved.
 
     python -m tests.bench [--rounds 30] [--quick] [--scenarios lifecycle,sequence,root,memlimit]
-                          [--runtime NAME[=PATH] ...] [--out docs/bench]
+                          [--runtime NAME[=PATH] ...] [--wheel] [--out docs/bench]
 
 Scenarios (tests/bench/scenarios.py): the lifecycle commands each on their own
 with peak RSS and the waiting init's memory; 100 containers in sequence and
 2-way parallel; list/state with 1,000 containers in the root; small memory
 limits.  Prints medians, p10-p90 and each runtime's ratio to runc measured in
 the same run; writes OUT/results.json and OUT/ratios.png (the plot needs
-matplotlib: pip install -e '.[bench]').  Each runtime gets its own --root and
+matplotlib: pip install '.[bench]').  Each runtime gets its own --root and
 every container a cgroup under --cgroup-parent; everything is removed at the
 end and what could not be is reported (exit status 1).  Runtimes are timed by a
 small C helper (spawn.c, built with cc into a temporary directory).
@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help=f"comma-separated subset of {','.join(SCENARIOS)}")
     ap.add_argument("--runtime", action="append", default=[],
                     help="NAME or NAME=PATH, repeatable (default: pyrunc, runc and crun)")
+    ap.add_argument("--wheel", action="store_true",
+                    help="measure pyrunc as users install it: a wheel of this checkout in a "
+                    "fresh venv (tests/bench/wheel.py) instead of .venv/bin/pyrunc")
     ap.add_argument("--seq-count", type=int, help="containers in the sequence (default 100)")
     ap.add_argument("--root-count", type=int,
                     help="containers in the root for list/state (default 1000)")
@@ -100,15 +103,34 @@ def run_dir_entries(ids: set[str]) -> set[str]:
     return {p for p in paths if os.path.lexists(p)}
 
 
-def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: dict) -> None:
+# The short commands' floor (issue 21): the bare interpreter, timed as they are.
+SHORT = ("start", "state", "kill", "delete")
+BARE = "python3 -S"
+
+
+def bare_interpreter(base: str, spawner: str | None, gap: float) -> Runner:
+    """A "runtime" that is `python3 -S` running an empty script (so any arguments are
+    fine): what every pyrunc command pays before its first line."""
+    stub = os.path.join(base, "python3-S")
+    with open(stub, "w") as f:
+        f.write(f"#!{os.path.realpath(sys.executable)} -S\n")
+    os.chmod(stub, 0o755)
+    return Runner(BARE, stub, os.path.join(base, "root", "bare"), spawner=spawner, gap=gap)
+
+
+def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: dict,
+            bare: Runner | None = None) -> None:
     if "lifecycle" in opts.scenarios:
         for r in runners:  # warm caches once, unmeasured
             scenarios.lifecycle_round(r, b, -1, {})
             r.samples.clear()
             r.rss.clear()
+            r.cpu.clear()
         for i in range(opts.rounds):
             for r in runners:  # interleaved, so drift hits every runtime alike
                 scenarios.lifecycle_round(r, b, i, r.memory)
+            for scenario in SHORT if bare else ():
+                bare.call(scenario, "-", scenario=scenario)
     if "sequence" in opts.scenarios:
         for workers in (1, 2):
             mode = "sequential" if workers == 1 else "parallel-2"
@@ -132,9 +154,12 @@ def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: di
             out["memory_limit"][r.name] = scenarios.memlimit(r, b, MEMORY_LIMITS)
 
 
-def summarize(runners: list[Runner], out: dict) -> None:
+def summarize(runners: list[Runner], out: dict, bare: Runner | None = None) -> None:
+    timed = runners + ([bare] if bare and bare.samples else [])
     out["timings"] = {s: compare(xs, 1e3, "ms") for s, xs in
-                      by_scenario({r.name: r.samples for r in runners}).items()}
+                      by_scenario({r.name: r.samples for r in timed}).items()}
+    out["cpu"] = {s: compare(xs, 1e3, "ms") for s, xs in
+                  by_scenario({r.name: r.cpu for r in timed}).items()}
     out["peak_rss"] = {s: compare(xs, 1, "kib") for s, xs in
                        by_scenario({r.name: r.rss for r in runners}).items()}
     per_key = by_scenario({r.name: r.memory for r in runners})
@@ -161,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtimes = host.resolve_runtimes(opts.runtime)
     base = tempfile.mkdtemp(prefix="pyrunc-bench-")
+    if opts.wheel:
+        from tests.bench.wheel import install_fresh
+
+        print("bench: pyrunc from a wheel of this checkout in a fresh venv", file=sys.stderr)
+        runtimes = {"pyrunc": install_fresh(base),
+                    **{n: p for n, p in runtimes.items() if n != "pyrunc"}}
     spawner = build_spawner(base)
     if spawner is None:
         print("bench: no C compiler for tests/bench/spawn.c: timing from Python, "
@@ -204,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     failure = None
     try:
         b = Bundles(base, opts.cgroup_parent)
-        measure(opts, runners, b, out)
+        bare = bare_interpreter(base, spawner, opts.gap)
+        measure(opts, runners, b, out, bare)
     except (CallFailed, OSError) as e:  # one line, not a traceback
         failure = str(e)
     except KeyboardInterrupt:
@@ -226,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         if left:
             print("bench: LEFT BEHIND: " + "; ".join(left), file=sys.stderr)
         return 1
-    summarize(runners, out)
+    summarize(runners, out, bare)
     out["targets"] = {"ratio_to_runc": report.TARGETS, "list_budget_s": report.LIST_BUDGET_S,
                       "growth_limit": report.GROWTH_LIMIT}
     out["meta"]["duration_s"] = round(time.monotonic() - started, 1)

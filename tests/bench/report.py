@@ -116,6 +116,8 @@ def print_memlimit(ml: dict) -> None:
 
 def print_all(result: dict) -> None:
     print_timings(result["timings"])
+    # CPU time moves far less than wall time when others load the machine.
+    print_timings(result.get("cpu", {}), "CPU time (user + system, with reaped children)")
     print_memory(result["peak_rss"], result["init_memory"])
     print_sequence(result["sequence"])
     print_root(result["root"])

@@ -35,6 +35,7 @@ class Runner:
     root: str
     samples: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[int]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # seconds of CPU per call
     memory: dict[str, list[int]] = field(default_factory=dict)  # a created container's init
     created: set[str] = field(default_factory=set)  # every container id given to create/run
 
@@ -52,8 +53,9 @@ class Runner:
             self.created.add(args[-1])
         # Files, not pipes: a created container keeps the runtime's stdout/stderr open.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            cpu = None
             if self.spawner:
-                dt, maxrss, status = self._spawned(argv, cwd, out, err, timeout)
+                dt, maxrss, status, cpu = self._spawned(argv, cwd, out, err, timeout)
             else:
                 dt, maxrss, status = self._direct(argv, cwd, out, err, timeout)
             out.seek(0)
@@ -68,10 +70,12 @@ class Runner:
             self.samples.setdefault(scenario, []).append(call.seconds)
             if maxrss is not None:
                 self.rss.setdefault(scenario, []).append(maxrss)
+            if cpu is not None:
+                self.cpu.setdefault(scenario, []).append(cpu)
         return call
 
     def _spawned(self, argv: list[str], cwd: str | None, out: IO, err: IO,
-                 timeout: float) -> tuple[float, int, int]:
+                 timeout: float) -> tuple[float, int, int, float]:
         r, w = os.pipe()
         try:
             p = subprocess.Popen([self.spawner, str(w), str(max(1, round(timeout))), *argv],
@@ -87,10 +91,10 @@ class Runner:
             for fd in (r, w):
                 if fd >= 0:
                     os.close(fd)
-        if p.returncode != 0 or len(line) != 3:
+        if p.returncode != 0 or len(line) != 4:
             raise CallFailed(f"spawn helper failed ({p.returncode}) for {' '.join(argv)}")
-        ns, maxrss, status = (int(x) for x in line)
-        return ns / 1e9, maxrss, status
+        ns, maxrss, status, cpu_ns = (int(x) for x in line)
+        return ns / 1e9, maxrss, status, cpu_ns / 1e9
 
     def _direct(self, argv: list[str], cwd: str | None, out: IO, err: IO,
                 timeout: float) -> tuple[float, None, int]:

@@ -162,7 +162,9 @@ class RootScenario:
     def empty(self) -> None:
         for r in self.runners:
             def one(cid: str, r: Runner = r) -> None:
-                r.call("delete", "--force", cid)
+                # Not timed; one that fails (crun 1.8.1's "open pidfd" on a loaded host)
+                # is tried again at the end (delete_all) and reported if it stays.
+                r.call("delete", "--force", cid, check=False)
 
             in_workers(r.ids(), 2, one)
 

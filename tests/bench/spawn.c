@@ -1,4 +1,6 @@
-/* spawn FD TIMEOUT PROG ARGS...: run PROG, then write "<ns> <maxrss KiB> <wait status>" to FD.
+/* spawn FD TIMEOUT PROG ARGS...: run PROG, then write
+ * "<ns> <maxrss KiB> <wait status> <cpu ns>" to FD (cpu: user + system time of PROG
+ * and the children it reaped; on a loaded machine it moves far less than the wall time).
  *
  * Why a C helper: a child's ru_maxrss starts from the memory of whoever forked
  * it (the kernel keeps the pre-exec high-water mark), so a runtime forked by
@@ -51,6 +53,8 @@ int main(int argc, char **argv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
-    dprintf(fd, "%lld %ld %d\n", ns, ru.ru_maxrss, status);
+    long long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+    dprintf(fd, "%lld %ld %d %lld\n", ns, ru.ru_maxrss, status, cpu);
     return 0;
 }

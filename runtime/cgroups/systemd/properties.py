@@ -87,7 +87,6 @@ def from_resources(res: dict, *, unified: bool, version: int, rules: list | None
         if block.get("weight"):
             props.append(("IOWeight", ("t", blkio_weight_to_io_weight(block["weight"]))))
         _io_devices(props, block, _V2_IO)
-        props.extend(from_unified(res.get("unified") or {}))
     else:
         if mem.get("limit"):
             props.append(("MemoryLimit", _u64(mem["limit"])))
@@ -106,6 +105,8 @@ def from_resources(res: dict, *, unified: bool, version: int, rules: list | None
             props.append(("AllowedCPUs", ("ay", range_to_bits(cpu["cpus"]))))
         if cpu.get("mems"):
             props.append(("AllowedMemoryNodes", ("ay", range_to_bits(cpu["mems"]))))
+    if unified:  # last: systemd takes the last of a repeated property, as the files do
+        props.extend(from_unified(res.get("unified") or {}))
     return props
 
 

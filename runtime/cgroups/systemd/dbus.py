@@ -41,8 +41,12 @@ class Systemd:
     """One connection to the system bus, talking to PID 1's manager."""
 
     def __init__(self) -> None:
-        from jeepney import DBusAddress
-        from jeepney.io.blocking import open_dbus_connection
+        try:
+            from jeepney import DBusAddress
+            from jeepney.io.blocking import open_dbus_connection
+        except ImportError:
+            raise SystemdError("the systemd cgroup driver needs the Python package jeepney "
+                               "(Debian: python3-jeepney)") from None
 
         addr = bus_address()
         try:

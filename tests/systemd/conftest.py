@@ -33,6 +33,10 @@ class SystemdRuntime(Runtime):
     def cmd(self, *args: str) -> list[str]:
         return [self.path, "--systemd-cgroup", "--root", self.root, *args]
 
+    def __call__(self, *args: str, timeout: float = 180, **kw):
+        # The guest is emulated (TCG) on a shared machine: a create can take 30 s.
+        return super().__call__(*args, timeout=timeout, **kw)
+
 
 def systemctl(*args: str, check: bool = True) -> str:
     p = subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=60)

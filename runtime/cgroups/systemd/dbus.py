@@ -93,9 +93,12 @@ class Systemd:
             from jeepney import MatchRule
             from jeepney.bus_messages import message_bus
 
-            rule = MatchRule(type="signal", sender=DEST, interface=MANAGER,
-                             member="JobRemoved", path=PATH)
-            self._jobs = self.conn.filter(rule, bufsize=1000).queue
+            fields = {"type": "signal", "interface": MANAGER, "member": "JobRemoved",
+                      "path": PATH}
+            # Matched here without the sender: a signal carries systemd's unique
+            # name, which jeepney would compare with the well-known one.
+            self._jobs = self.conn.filter(MatchRule(**fields), bufsize=1000).queue
+            rule = MatchRule(sender=DEST, **fields)  # the bus resolves the name
             self.call("AddMatch", "s", (rule.serialise(),), address=message_bus,
                       what="dbus: subscribe to systemd's jobs")
         return self._jobs

@@ -314,19 +314,35 @@ def test_refused_property(sd_rt, sd_bundle):
     assert our_units() == []
 
 
-def test_bus_unreachable(sd_rt, sd_bundle):
-    """No system bus: pyrunc fails with one line (runc 1.1.5, as root, falls back to
-    systemd's private socket)."""
-    p = sd_rt("create", sd_bundle.id, cwd=sd_bundle.path, timeout=120,
-              env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/bus"})
-    if not is_pyrunc(sd_rt):
-        assert p.returncode == 0, p.stderr
-        sd_rt("delete", "--force", sd_bundle.id, check=True, timeout=120)
-        return
-    assert p.returncode != 0
-    assert "dbus: cannot connect to the system bus at /nonexistent/bus: no such file or " \
-           "directory" in p.stderr, p.stderr
-    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+NO_BUS = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/bus"}
+
+
+def test_without_the_bus_daemon_root_talks_to_systemd_directly(sd_rt, sd_bundle):
+    """As runc (go-systemd): the system bus unreachable, /run/systemd/private."""
+    sd_bundle.args("/bin/sleep", "100").save()
+    sd_rt("create", sd_bundle.id, cwd=sd_bundle.path, env={**os.environ, **NO_BUS},
+          check=True)
+    assert show(sd_bundle.unit, "ActiveState")["ActiveState"] == "active"
+    sd_rt("delete", "--force", sd_bundle.id, env={**os.environ, **NO_BUS}, check=True)
+    assert our_units() == []
+
+
+def test_systemd_unreachable(sd_rt, sd_bundle, tmp_path):
+    """Neither the bus nor systemd's private socket: one line, nothing left."""
+    hide = 'mount --bind /dev/null /run/systemd/private && exec "$@"'
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", hide, "sh",
+           *sd_rt.cmd("create", sd_bundle.id)]
+    with open(tmp_path / "err", "w+") as err:
+        rc = subprocess.run(cmd, cwd=sd_bundle.path, env={**os.environ, **NO_BUS},
+                            stdout=subprocess.DEVNULL, stderr=err, timeout=180).returncode
+        err.seek(0)
+        stderr = err.read()
+    assert rc != 0
+    assert "/nonexistent/bus" in stderr or "private" in stderr, stderr
+    if is_pyrunc(sd_rt):
+        assert "dbus: cannot connect to the system bus at /nonexistent/bus nor to " \
+               "systemd at /run/systemd/private" in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
     assert sd_bundle.id not in sd_rt.ids()
     assert not os.path.exists(os.path.join(sd_rt.root, sd_bundle.id))
     assert our_units() == []

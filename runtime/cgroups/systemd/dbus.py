@@ -37,27 +37,64 @@ def bus_address() -> str:
     return addr or f"unix:path={SYSTEM_BUS}"
 
 
+PRIVATE = "/run/systemd/private"
+
+
+def _where(addr: str) -> str:
+    return addr.removeprefix("unix:path=")
+
+
+def _open_bus(addr: str):
+    from jeepney.io.blocking import open_dbus_connection
+
+    try:
+        return open_dbus_connection(addr)
+    except (OSError, TimeoutError, ValueError) as e:
+        reason = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else e
+        raise SystemdError(f"dbus: cannot connect to the system bus at {_where(addr)}: "
+                           f"{reason}") from None
+    except Exception as e:  # noqa: BLE001 - jeepney's auth and Hello errors
+        raise SystemdError(f"dbus: cannot connect to the system bus: {e}") from None
+
+
+def _open_private():
+    """A peer-to-peer connection to PID 1 (no bus daemon: no Hello, no AddMatch)."""
+    from jeepney.io.blocking import DBusConnection, DBusConnectionBase, prep_socket
+    from jeepney.io.common import MessageFilters
+
+    try:
+        sock = prep_socket(PRIVATE)
+    except Exception as e:  # noqa: BLE001
+        raise SystemdError(f"dbus: {e}") from None
+    conn = DBusConnection.__new__(DBusConnection)
+    DBusConnectionBase.__init__(conn, sock, False)
+    conn._filters = MessageFilters()
+    return conn
+
+
 class Systemd:
     """One connection to the system bus, talking to PID 1's manager."""
 
     def __init__(self) -> None:
         try:
             from jeepney import DBusAddress
-            from jeepney.io.blocking import open_dbus_connection
         except ImportError:
             raise SystemdError("the systemd cgroup driver needs the Python package jeepney "
                                "(Debian: python3-jeepney)") from None
-
         addr = bus_address()
+        self.direct = False
         try:
-            self.conn = open_dbus_connection(addr)
-        except (OSError, TimeoutError, ValueError) as e:
-            where = addr.removeprefix("unix:path=")
-            reason = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else e
-            raise SystemdError(f"dbus: cannot connect to the system bus at {where}: "
-                               f"{reason}") from None
-        except Exception as e:  # noqa: BLE001 - jeepney's auth and Hello errors
-            raise SystemdError(f"dbus: cannot connect to the system bus: {e}") from None
+            self.conn = _open_bus(addr)
+        except SystemdError:
+            # As go-systemd for runc: root may talk to systemd without the bus daemon.
+            if os.geteuid() != 0 or not os.path.exists(PRIVATE):
+                raise
+            try:
+                self.conn = _open_private()
+            except SystemdError:
+                raise SystemdError(f"dbus: cannot connect to the system bus at "
+                                   f"{_where(addr)} nor to systemd at {PRIVATE}") from None
+            self.direct = True
         self.manager = DBusAddress(PATH, bus_name=DEST, interface=MANAGER)
         self._jobs = None
 
@@ -98,9 +135,12 @@ class Systemd:
             # Matched here without the sender: a signal carries systemd's unique
             # name, which jeepney would compare with the well-known one.
             self._jobs = self.conn.filter(MatchRule(**fields), bufsize=1000).queue
-            rule = MatchRule(sender=DEST, **fields)  # the bus resolves the name
-            self.call("AddMatch", "s", (rule.serialise(),), address=message_bus,
-                      what="dbus: subscribe to systemd's jobs")
+            if self.direct:  # systemd sends its signals to subscribers itself
+                self.call("Subscribe", what="dbus: subscribe to systemd's jobs")
+            else:
+                rule = MatchRule(sender=DEST, **fields)  # the bus resolves the name
+                self.call("AddMatch", "s", (rule.serialise(),), address=message_bus,
+                          what="dbus: subscribe to systemd's jobs")
         return self._jobs
 
     def wait_job(self, job: str, timeout: float = JOB_TIMEOUT) -> str:

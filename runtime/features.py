@@ -63,8 +63,8 @@ def _linux() -> dict:
     return {
         "namespaces": sorted(KINDS),
         "capabilities": [c for c in capabilities.NAMES if c in known_caps],
-        # cgroupfs drivers for v1, v2 and hybrid hosts; --systemd-cgroup is refused.
-        "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False,
+        # cgroupfs drivers for v1, v2 and hybrid hosts; systemd (as root) with --systemd-cgroup.
+        "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                    "rdma": True},
         "seccomp": _seccomp(),
         "apparmor": {"enabled": True},

@@ -27,7 +27,9 @@ Where pyrunc knowingly differs from runc 1.1's cgroupfs driver:
 * the CPU burst/idle and ``checkBeforeUpdate`` settings of runc 1.2 are honoured;
 * device rules on cgroup2 are an eBPF program as in runc (v2/devicefilter.py,
   v2/devices.py), also on a hybrid host without a v1 devices hierarchy (runc
-  1.1 requires one there); ``--systemd-cgroup`` gives runc's errors and stops there.
+  1.1 requires one there);
+* ``--systemd-cgroup``: a transient scope per container, as runc's systemd driver
+  (systemd/, docs/systemd.md).
 """
 
 from __future__ import annotations
@@ -44,11 +46,13 @@ class CgroupError(PyruncError):
 
 
 def for_container(container_id: str, cgroups_path: str | None, *, systemd: bool = False,
-                  rootless: bool = False):
-    """Return the Manager for a new container (nothing is created yet)."""
+                  rootless: bool = False, annotations: dict | None = None):
+    """Return the Manager for a new container (nothing is created yet); ``annotations``
+    only matter to the systemd driver (org.systemd.property.*)."""
     from runtime.cgroups.manager import for_container as _for_container
 
-    return _for_container(container_id, cgroups_path, systemd=systemd, rootless=rootless)
+    return _for_container(container_id, cgroups_path, systemd=systemd, rootless=rootless,
+                          annotations=annotations)
 
 
 def from_state(saved: dict):

@@ -139,6 +139,8 @@ class Creation:
             "annotations": config.get("annotations") or {},
             "creating": True, "creator": {"pid": me, "start": start_time(me)},
         }
+        if self.ctx.systemd_cgroup:
+            self.state["systemd_cgroup"] = True  # for a delete --force of a killed create
         if self.no_new_keyring:
             self.state["no_new_keyring"] = True  # `exec` keeps its caller's keyring too
         # A new file in a new directory, read only once state.json exists: no
@@ -250,7 +252,8 @@ class Creation:
 
         linux = config.get("linux") or {}
         mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
-                            rootless=self.ctx.rootless == "true")
+                            rootless=self.ctx.rootless == "true",
+                            annotations=config.get("annotations"))
         self.cgroup = mgr
         # As runc's Create: a cgroup made before us may hold processes (a warning)
         # and must not be frozen (the init would stop in it: refused).

@@ -56,9 +56,12 @@ def _remove_unrecorded_cgroups(ctx, c: Container) -> None:
         from runtime.cgroups import for_container
 
         linux = c.config().get("linux") or {}
-        mgr = for_container(c.id, linux.get("cgroupsPath"), systemd=ctx.systemd_cgroup,
+        systemd = ctx.systemd_cgroup or bool(c.state.get("systemd_cgroup"))
+        mgr = for_container(c.id, linux.get("cgroupsPath"), systemd=systemd,
                             rootless=ctx.rootless == "true")
         if not mgr.pids():  # some hierarchies only, maybe: destroy skips missing ones
+            if systemd:
+                mgr.started = True  # its unit, if systemd still has it, is this one's
             mgr.destroy()
     except Exception as e:  # noqa: BLE001 - best effort; the state dir goes anyway
         log.warning(f"remove cgroups of the interrupted create of {c.id}: {e}")

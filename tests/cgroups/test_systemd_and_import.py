@@ -54,3 +54,18 @@ def test_a_manager_imports_only_the_controllers_it_uses():
     assert controllers == ["runtime.cgroups.v1", "runtime.cgroups.v1.manager",
                            "runtime.cgroups.v1.pids"]
     assert not HEAVY & set(new)
+
+
+@pytest.mark.parametrize("driver", ["runtime.cgroups.v1.manager", "runtime.cgroups.v2.manager"])
+def test_drivers_do_not_import_the_factory(driver):
+    # The factory imports the drivers; a driver importing it back was a cycle.
+    assert "runtime.cgroups.manager" not in new_modules(f"import {driver}")
+
+
+def test_cgroupfs_path_imports_nothing_of_systemd():
+    # --systemd-cgroup's D-Bus client (jeepney, ~20 ms) stays off the cgroupfs path.
+    new = new_modules("from runtime.cgroups import for_container, from_state\n"
+                      "m = for_container('c', '/pyrunc-import-probe')\n"
+                      "from_state(m.to_state())")
+    assert not [m for m in new if m.startswith(("jeepney", "runtime.cgroups.systemd"))]
+    assert not HEAVY & set(new)

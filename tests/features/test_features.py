@@ -211,4 +211,5 @@ def test_extensions_claimed(doc):
     linux = doc["linux"]
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert linux["netDevices"] == {"enabled": True}
-    assert linux["cgroup"]["systemd"] is False  # --systemd-cgroup is refused
+    assert linux["cgroup"]["systemd"] is True   # --systemd-cgroup (docs/systemd.md)
+    assert linux["cgroup"]["systemdUser"] is False  # rootless with systemd: not yet

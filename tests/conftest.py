@@ -10,14 +10,29 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.support import leaks  # noqa: E402
+from tests.support import leaks, rootless  # noqa: E402
 from tests.support.bundle import Bundle, shared_rootfs  # noqa: E402
 from tests.support.runtime import Runtime, under_test_and_runc  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("pyrunc"))
+    path = str(tmp_path_factory.mktemp("pyrunc"))
+    if rootless.active():
+        rootless.reachable(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def rootless_lane(request):
+    """In the rootless lane (PYRUNC_TEST_AS_USER): skip what needs root, and give each
+    test's tmp_path to the user, who runs the runtimes there."""
+    if not rootless.active():
+        return
+    mark = request.node.get_closest_marker("needs_root")
+    if mark is not None:
+        pytest.skip(f"needs root: {mark.args[0] if mark.args else mark.kwargs.get('reason')}")
+    rootless.give(str(request.getfixturevalue("tmp_path")))
 
 
 @pytest.fixture(scope="session")

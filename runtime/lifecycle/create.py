@@ -234,7 +234,7 @@ class Creation:
 
         linux = config.get("linux") or {}
         mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
-                            rootless=self.ctx.rootless == "true")
+                            rootless=self.ctx.rootless_cgroups)
         self.cgroup = mgr
         mgr.create()
         self.state["cgroup"] = mgr.to_state()

@@ -57,7 +57,7 @@ def _remove_unrecorded_cgroups(ctx, c: Container) -> None:
 
         linux = c.config().get("linux") or {}
         mgr = for_container(c.id, linux.get("cgroupsPath"), systemd=ctx.systemd_cgroup,
-                            rootless=ctx.rootless == "true")
+                            rootless=ctx.rootless_cgroups)
         if not mgr.pids():  # some hierarchies only, maybe: destroy skips missing ones
             mgr.destroy()
     except Exception as e:  # noqa: BLE001 - best effort; the state dir goes anyway

@@ -3,6 +3,8 @@ before the user program, from closing inherited fds to the final capabilities.""
 
 from __future__ import annotations
 
+import os
+
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import capabilities, user
@@ -39,5 +41,6 @@ def add(plan: Plan, process: dict, linux: dict, ns: Namespaces, *, preserve_fds:
 
 
 def _setgroups_denied(linux: dict, ns: Namespaces) -> bool:
-    # In a new user namespace without a gid mapping for the caller, setgroups is denied.
-    return "user" in ns.new and not linux.get("gidMappings")
+    # In a new user namespace without a gid mapping for the caller, setgroups is denied;
+    # an unprivileged caller sets no groups at all (runc's RootlessEUID).
+    return ("user" in ns.new and not linux.get("gidMappings")) or os.geteuid() != 0

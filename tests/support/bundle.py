@@ -9,6 +9,7 @@ import shutil
 
 from runtime.demo_bundle import make_rootfs
 from spec.defaults import default_config
+from tests.support import rootless
 
 _ROOTFS_CACHE: dict[str, str] = {}
 
@@ -33,7 +34,11 @@ class Bundle:
         self.config["process"]["terminal"] = False
         self.config["process"]["args"] = ["/bin/true"]
         self.config["linux"]["cgroupsPath"] = f"{cgroup_parent}/{cid}"
+        if rootless.active():
+            rootless.rootless_config(self.config)
         self.save()
+        if rootless.active():
+            rootless.give(path)
 
     @property
     def process(self) -> dict:
@@ -55,6 +60,8 @@ class Bundle:
         dest = os.path.join(self.path, "rootfs")
         if not os.path.isdir(dest):
             shutil.copytree(self.config["root"]["path"], dest, symlinks=True)
+            if rootless.active():
+                rootless.give(dest)
         self.config["root"] = {"path": "rootfs", "readonly": False}
         self.save()
         return dest

@@ -197,7 +197,7 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
                     for m in mount_list)
     if not dev_bound:
         plan.add(lib.OP_MKDIR_IN_ROOT, "create /dev", s=("/dev",), n=(0o755,))
-        devices.add_devices(plan, config, "user" in ns.new)
+        devices.add_devices(plan, config, _no_mknod(ns))
         devices.add_symlinks(plan)
     cwd = config["process"].get("cwd") or "/"
     plan.add(lib.OP_MKDIR_IN_ROOT, f"create cwd {cwd}", s=(cwd,), n=(0o755,))
@@ -265,3 +265,13 @@ def _personality(p: dict) -> int:
 def uses_stage1(joined: list) -> bool:
     """Joining a namespace by path needs a first stage that setns()es then clones."""
     return bool(joined)
+
+
+def _no_mknod(ns: Namespaces) -> bool:
+    """mknod is refused in a user namespace, the container's or one the runtime itself
+    runs in (rootless podman's): devices are then bind-mounted, as runc does."""
+    if ns.has("user"):
+        return True
+    from runtime import rootless
+
+    return rootless.in_user_namespace()

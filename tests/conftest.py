@@ -23,6 +23,12 @@ def session_dir(tmp_path_factory) -> str:
     return path
 
 
+if rootless.active():
+    # Sockets the tests listen on (console, pidfd, seccomp agent) must be the user's
+    # to connect to: a socket's mode comes from the umask.
+    os.umask(0)
+
+
 @pytest.fixture(autouse=True)
 def rootless_lane(request):
     """In the rootless lane (PYRUNC_TEST_AS_USER): skip what needs root, and give each

@@ -103,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         logmod.log.error(str(e))
         return 1
     logmod.log = Logger(gopts["log"], gopts["log_format"], gopts["debug"])
+    if gopts["log"]:
+        # As runc: a log file that cannot be opened fails the command before it starts.
+        import os
+
+        try:
+            os.close(os.open(gopts["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                             0o644))
+        except OSError as e:
+            logmod.log.path = ""
+            logmod.log.error(f"open {gopts['log']}: {e.strerror.lower()}")
+            return 1
     if gopts["version"]:
         sys.stdout.write(_version())
         return 0

@@ -169,6 +169,8 @@ class Creation:
         activation = stdio.listen_fds()
         stdio.check_preserved(3 + activation, self.preserve_fds)
         if not os.path.isdir(rootfs):
+            if not os.access(os.path.dirname(rootfs) or ".", os.X_OK):
+                raise PyruncError(f"invalid rootfs: stat {rootfs}: permission denied")
             raise PyruncError(f"rootfs ({rootfs}) does not exist")
         ns = Namespaces(config)
         self.security = security.prepare(config, ns, no_pivot=self.no_pivot)

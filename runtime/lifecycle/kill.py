@@ -45,7 +45,7 @@ def signal_all(c: Container, sig: int) -> None:
         raise PyruncError(f"cgroup state of container {c.id} is damaged: {e}") from None
     pids = mgr.pids()
     if not pids and cg.get("rootless") and c.pid:
-        pids = _pid_namespace_members(c.pid)
+        pids = pid_namespace_members(c.pid)
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -60,7 +60,7 @@ def signal_all(c: Container, sig: int) -> None:
             pass
 
 
-def _pid_namespace_members(init: int) -> list[int]:
+def pid_namespace_members(init: int) -> list[int]:
     """Rootless on cgroup v1 a container has no cgroup to list its processes: those in
     the init's pid namespace are its, if that namespace is not ours (runc 1.1 fails
     here with "lstat : no such file or directory")."""

@@ -39,6 +39,10 @@ class Bundle:
         self.save()
         if rootless.active():
             rootless.give(path)
+            # the user's own copy, which the container's root may write to
+            self.own_rootfs()
+            self.config["root"]["readonly"] = True
+            self.save()
 
     @property
     def process(self) -> dict:
@@ -67,6 +71,8 @@ class Bundle:
         return dest
 
     def save(self) -> Bundle:
+        if rootless.active():
+            rootless.dedupe_user_namespace(self.config)
         with open(os.path.join(self.path, "config.json"), "w") as f:
             json.dump(self.config, f, indent=1)
         return self

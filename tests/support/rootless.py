@@ -76,8 +76,35 @@ def rootless_config(config: dict) -> dict:
     config["mounts"] = rl["mounts"]
     linux = config["linux"]
     linux["namespaces"] = rl["linux"]["namespaces"]
-    linux["uidMappings"] = [{"containerID": 0, "hostID": pw.pw_uid, "size": 1}]
-    linux["gidMappings"] = [{"containerID": 0, "hostID": pw.pw_gid, "size": 1}]
+    # As rootless podman maps them: the user's own ids to root, its subordinate
+    # ranges above (newuidmap/newgidmap write them), so that tests may run the
+    # container's process as uid 1000 or 65534.
+    linux["uidMappings"] = [{"containerID": 0, "hostID": pw.pw_uid, "size": 1},
+                            {"containerID": 1, "hostID": subid_start("/etc/subuid"),
+                             "size": 65536}]
+    linux["gidMappings"] = [{"containerID": 0, "hostID": pw.pw_gid, "size": 1},
+                            {"containerID": 1, "hostID": subid_start("/etc/subgid"),
+                             "size": 65536}]
     linux.pop("resources", None)
     linux.pop("cgroupsPath", None)
     return config
+
+
+def subid_start(path: str, name: str | None = None) -> int:
+    """The first of the user's subordinate ids in /etc/subuid or /etc/subgid."""
+    name = name or USER
+    with open(path) as f:
+        for line in f:
+            fields = line.strip().split(":")
+            if len(fields) == 3 and fields[0] == name:
+                return int(fields[1])
+    raise LookupError(f"{name} has no range in {path} (tests/rootless/user.sh makes one)")
+
+
+def dedupe_user_namespace(config: dict) -> None:
+    """A test that adds its own user namespace to the lane's config (which has one):
+    keep the test's."""
+    nss = config["linux"]["namespaces"]
+    users = [i for i, n in enumerate(nss) if n.get("type") == "user"]
+    for i in reversed(users[:-1]):
+        del nss[i]

@@ -35,9 +35,13 @@ def rootless_lane(request):
     test's tmp_path to the user, who runs the runtimes there."""
     if not rootless.active():
         return
+    from tests.rootless.not_rootless import reason
+
     mark = request.node.get_closest_marker("needs_root")
-    if mark is not None:
-        pytest.skip(f"needs root: {mark.args[0] if mark.args else mark.kwargs.get('reason')}")
+    why = (mark.args[0] if mark.args else mark.kwargs.get("reason")) if mark else None
+    why = why or reason(request.node.nodeid)
+    if why:
+        pytest.skip(f"needs root: {why}")
     rootless.give(str(request.getfixturevalue("tmp_path")))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from runtime.errors import PyruncError
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import capabilities, user
@@ -24,6 +25,10 @@ def add(plan: Plan, process: dict, linux: dict, ns: Namespaces, *, preserve_fds:
     plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
     plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
     uid, gid, groups = user.ids(process)
+    if os.geteuid() != 0 and (process.get("user") or {}).get("additionalGids"):
+        # runc's rule: an unprivileged caller sets no supplementary groups at all
+        raise PyruncError("unable to start container process: unable to setup user: "
+                          "cannot set any additional groups in a rootless container")
     if fix_stdio:
         plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
     if not _setgroups_denied(linux, ns):

@@ -12,6 +12,8 @@ child waits for the runtime:
 
 from __future__ import annotations
 
+import os
+
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import devices, finalize, keyring, lsm, mounts, sealed_exec, user
@@ -132,10 +134,13 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if opts.seccomp is not None and nnp and opts.seccomp_notify:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
-    if not joined:
+    if not joined and os.geteuid() == 0:
         # Until its execve the init is a clone of the runtime: a process `exec`ed into
         # the created container must not open its /proc/<pid>/exe, the host's Python
         # (CVE-2019-5736).  Joined namespaces made it non-dumpable in stage 1 already.
+        # An unprivileged caller leaves it dumpable, as runc does: its own `exec` must
+        # open the init's namespaces, and the container's root is that user, who may
+        # write no interpreter it could not write anyway (docs/rootless.md).
         plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable until its exec", n=(0,))
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)

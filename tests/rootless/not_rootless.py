@@ -75,6 +75,7 @@ NEEDS_ROOT = {
     "tests/mounts/test_mount_extensions.py::test_rrw_clears_read_only_on_submounts": LOCKED,
     "tests/mounts/test_mount_extensions.py::test_an_idmapped_mount": IDMAP,
     "tests/mounts/test_mount_extensions.py::test_idmap_": IDMAP,
+    "tests/mounts/test_mount_extensions.py::test_impossible_idmapped_mounts": IDMAP,
     "tests/mounts/test_tmpcopyup.py::": FOREIGN_IDS + " (the image's files are chowned to 5 "
                                         "and 12 by the test)",
 }

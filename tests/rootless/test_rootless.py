@@ -202,9 +202,21 @@ def test_state_root_the_user_may_not_write(urt, ubundle):
     _nothing_left(urt, ubundle)
 
 
-def test_log_file_the_user_may_not_write(urt, ubundle, tmp_path):
+@pytest.fixture
+def roots_dir():
+    """A directory of root's, 0700."""
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="pyrunc-rl-roots-", dir="/tmp")
+    os.chmod(d, 0o700)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_log_file_the_user_may_not_write(urt, ubundle, roots_dir):
     """--log naming a file in root's directory: not created, one line on stderr."""
-    log = str(tmp_path / "root-owned.log")  # pytest's tmp dirs are root's, 0700
+    log = os.path.join(roots_dir, "root-owned.log")
     p = subprocess.run(urt.wrap([urt.path, "--root", urt.root, "--log", log, "run", "-b",
                                  ubundle.path, ubundle.id]),
                        capture_output=True, text=True, timeout=60)
@@ -215,11 +227,11 @@ def test_log_file_the_user_may_not_write(urt, ubundle, tmp_path):
     _nothing_left(urt, ubundle)
 
 
-def test_rootfs_the_user_may_not_reach(urt, ubundle, tmp_path):
+def test_rootfs_the_user_may_not_reach(urt, ubundle, roots_dir):
     """root.path in a directory of root's (0700): refused."""
-    rootfs = tmp_path / "rootfs"
-    rootfs.mkdir()
-    ubundle.config["root"]["path"] = str(rootfs)
+    rootfs = os.path.join(roots_dir, "rootfs")
+    os.mkdir(rootfs)
+    ubundle.config["root"]["path"] = rootfs
     ubundle.save()
     p = urt("run", "-b", ubundle.path, ubundle.id)
     assert p.returncode != 0

@@ -276,3 +276,16 @@ def _subid_start(user: str, path: str) -> int:
                 return int(start)
     raise AssertionError(f"{user} has no range in {path}")
 
+
+
+def test_rootless_flag_values(urt, ubundle):
+    """--rootless takes Go's boolean spellings and auto; anything else fails the
+    commands that need it with runc's words, and not `list`."""
+    p = urt("--rootless", "bogus", "run", "-b", ubundle.path, ubundle.id)
+    assert p.returncode != 0
+    assert r"strconv.ParseBool: parsing \"bogus\": invalid syntax" in p.stderr  # msg quoted
+    _nothing_left(urt, ubundle)
+    assert urt("--rootless", "bogus", "list").returncode == 0
+    for value in ("true", "1", "auto"):
+        p = urt("--rootless", value, "run", "-b", ubundle.path, ubundle.id)
+        assert p.returncode == 0, (value, p.stderr)

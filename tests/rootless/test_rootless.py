@@ -289,3 +289,28 @@ def test_rootless_flag_values(urt, ubundle):
     for value in ("true", "1", "auto"):
         p = urt("--rootless", value, "run", "-b", ubundle.path, ubundle.id)
         assert p.returncode == 0, (value, p.stderr)
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda c: c["linux"].update(namespaces=[n for n in c["linux"]["namespaces"]
+                                             if n["type"] != "user"],
+                                 uidMappings=[], gidMappings=[]),
+     "rootless container requires user namespaces"),
+    (lambda c: c["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+                                   "options": ["uid=1000"]}),
+     "cannot specify uid= mount options for unmapped uid in rootless containers"),
+    (lambda c: c["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+                                   "options": ["gid=1000"]}),
+     "cannot specify gid= mount options for unmapped gid in rootless containers"),
+    (lambda c: c["process"]["user"].update(additionalGids=[0]),
+     "cannot set any additional groups in a rootless container"),
+], ids=["no user namespace", "unmapped uid option", "unmapped gid option", "additionalGids"])
+def test_what_runc_refuses_a_user(urt, ubundle, change, words):
+    change(ubundle.config)
+    ubundle.save()
+    p = urt("run", "-b", ubundle.path, ubundle.id)
+    assert p.returncode != 0
+    assert words in p.stderr, p.stderr
+    if _pyrunc(urt):
+        assert_one_clear_line(p)
+    _nothing_left(urt, ubundle)

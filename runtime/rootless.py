@@ -34,12 +34,6 @@ def in_user_namespace() -> bool:
     return _in_userns
 
 
-def rootless_euid() -> bool:
-    """An unprivileged caller: no cgroups of its own choosing, no mknod, maps limited to
-    what it may write itself or through newuidmap/newgidmap."""
-    return os.geteuid() != 0
-
-
 def honor_xdg_runtime_dir() -> bool:
     """runc's shouldHonorXDGRuntimeDir: an unprivileged euid, or root in a user
     namespace that is not called "root"."""

@@ -26,8 +26,9 @@ _MASKED = [
 _READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
-def default_config(rootless: bool = False) -> dict:
-    """A fresh dict each call, so callers may change it."""
+def default_config(rootless: bool = False, cgroupns: bool = False) -> dict:
+    """A fresh dict each call, so callers may change it.  cgroupns: a cgroup namespace
+    too, as `runc spec` writes on a cgroup v2 (unified) host."""
     devpts_options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
     if rootless:
         # An unprivileged user cannot mount sysfs or choose the tty group.
@@ -80,6 +81,8 @@ def default_config(rootless: bool = False) -> dict:
         },
     ]
     namespaces = ["pid", "network", "ipc", "uts", "mount"]
+    if cgroupns:
+        namespaces.append("cgroup")
     linux: dict = {}
     if rootless:
         namespaces.remove("network")

@@ -17,14 +17,39 @@ from tests.support.install import installed_first, reinstall_if_stale  # noqa: E
 reinstall_if_stale()
 installed_first()
 
-from tests.support import leaks  # noqa: E402
+from tests.support import leaks, rootless  # noqa: E402
 from tests.support.bundle import Bundle, shared_rootfs  # noqa: E402
 from tests.support.runtime import Runtime, under_test_and_runc  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("pyrunc"))
+    path = str(tmp_path_factory.mktemp("pyrunc"))
+    if rootless.active():
+        rootless.reachable(path)
+    return path
+
+
+if rootless.active():
+    # Sockets the tests listen on (console, pidfd, seccomp agent) must be the user's
+    # to connect to: a socket's mode comes from the umask.
+    os.umask(0)
+
+
+@pytest.fixture(autouse=True)
+def rootless_lane(request):
+    """In the rootless lane (PYRUNC_TEST_AS_USER): skip what needs root, and give each
+    test's tmp_path to the user, who runs the runtimes there."""
+    if not rootless.active():
+        return
+    from tests.rootless.not_rootless import reason
+
+    mark = request.node.get_closest_marker("needs_root")
+    why = (mark.args[0] if mark.args else mark.kwargs.get("reason")) if mark else None
+    why = why or reason(request.node.nodeid)
+    if why:
+        pytest.skip(f"needs root: {why}")
+    rootless.give(str(request.getfixturevalue("tmp_path")))
 
 
 @pytest.fixture(scope="session")

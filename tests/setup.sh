@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-PACKAGES=(python3 python3-venv python3-dev gcc libseccomp-dev busybox-static runc crun)
+PACKAGES=(python3 python3-venv python3-dev gcc libseccomp-dev busybox-static runc crun uidmap)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

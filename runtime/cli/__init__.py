@@ -16,7 +16,8 @@ GLOBAL_FLAGS = (
     Flag("debug", kind=bool, help="enable debug logging"),
     Flag("log", help="set the log file to write pyrunc logs to (default is '/dev/stderr')"),
     Flag("log-format", default="text", help="set the log format ('text' (default), or 'json')"),
-    Flag("root", help="root directory for storage of container state (default: /run/pyrunc)"),
+    Flag("root", help="root directory for storage of container state (default: /run/pyrunc, "
+         "or $XDG_RUNTIME_DIR/pyrunc for an unprivileged user)"),
     Flag("criu", help="path to the criu binary used for checkpoint and restore (accepted)"),
     Flag("systemd-cgroup", kind=bool, help="enable systemd cgroup support"),
     Flag("rootless", default="auto", help="ignore cgroup permission errors"),
@@ -119,6 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         logmod.log.error(str(e))
         return 1
     logmod.log = Logger(gopts["log"], gopts["log_format"], gopts["debug"])
+    if gopts["log"]:
+        # As runc: a log file that cannot be opened fails the command before it starts.
+        import os
+
+        try:
+            os.close(os.open(gopts["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                             0o644))
+        except OSError as e:
+            logmod.log.path = ""
+            logmod.log.error(f"open {gopts['log']}: {e.strerror.lower()}")
+            return 1
     if gopts["version"]:
         sys.stdout.write(_version())
         return 0

@@ -11,7 +11,7 @@ FLAGS = ()
 def run(ctx, opts: dict, args: list[str]) -> int:
     from runtime.lifecycle.pause import pause
 
-    if ctx.rootless == "true":
+    if ctx.rootless_cgroups:
         import runtime.log as logmod
 
         logmod.log.warning("pyrunc pause may fail if you don't have the full access to cgroups")

@@ -19,6 +19,10 @@ def run(ctx, opts: dict, args: list[str]) -> int:
 
     if opts["format"] not in ("table", "json"):
         raise PyruncError("invalid format option")
+    if ctx.rootless_cgroups:
+        import runtime.log as logmod
+
+        logmod.log.warning("pyrunc ps may fail if you don't have the full access to cgroups")
     pids = processes(ctx, args[0])
     if opts["format"] == "json":
         from spec.jsonio import dumps

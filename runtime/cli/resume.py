@@ -11,7 +11,7 @@ FLAGS = ()
 def run(ctx, opts: dict, args: list[str]) -> int:
     from runtime.lifecycle.resume import resume
 
-    if ctx.rootless == "true":
+    if ctx.rootless_cgroups:
         import runtime.log as logmod
 
         logmod.log.warning("pyrunc resume may fail if you don't have the full access to "

@@ -25,7 +25,10 @@ def run(ctx, opts: dict, args: list[str]) -> int:
         raise PyruncError("File config.json exists. Remove it first.")
     try:
         with open(path, "w") as f:
-            json.dump(default_config(rootless=opts["rootless"]), f, indent="\t")
+            # runc's IsCgroup2UnifiedMode: cgroup2 mounted at /sys/fs/cgroup
+            unified = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+            json.dump(default_config(rootless=opts["rootless"], cgroupns=unified), f,
+                      indent="\t")
     except OSError as e:
         raise PyruncError(f"write {path}: {e.strerror}") from None
     return 0

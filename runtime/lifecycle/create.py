@@ -179,6 +179,8 @@ class Creation:
         activation = stdio.listen_fds()
         stdio.check_preserved(3 + activation, self.preserve_fds)
         if not os.path.isdir(rootfs):
+            if not os.access(os.path.dirname(rootfs) or ".", os.X_OK):
+                raise PyruncError(f"invalid rootfs: stat {rootfs}: permission denied")
             raise PyruncError(f"rootfs ({rootfs}) does not exist")
         ns = Namespaces(config)
         self.security = security.prepare(config, ns, no_pivot=self.no_pivot)
@@ -252,7 +254,7 @@ class Creation:
 
         linux = config.get("linux") or {}
         mgr = for_container(self.id, linux.get("cgroupsPath"), systemd=self.ctx.systemd_cgroup,
-                            rootless=self.ctx.rootless == "true",
+                            rootless=self.ctx.rootless_cgroups,
                             annotations=config.get("annotations"))
         self.cgroup = mgr
         # As runc's Create: a cgroup made before us may hold processes (a warning)

@@ -58,7 +58,7 @@ def _remove_unrecorded_cgroups(ctx, c: Container) -> None:
         linux = c.config().get("linux") or {}
         systemd = ctx.systemd_cgroup or bool(c.state.get("systemd_cgroup"))
         mgr = for_container(c.id, linux.get("cgroupsPath"), systemd=systemd,
-                            rootless=ctx.rootless == "true")
+                            rootless=ctx.rootless_cgroups)
         if not mgr.pids():  # some hierarchies only, maybe: destroy skips missing ones
             if systemd:
                 mgr.started = True  # its unit, if systemd still has it, is this one's

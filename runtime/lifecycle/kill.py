@@ -43,7 +43,10 @@ def signal_all(c: Container, sig: int) -> None:
         mgr = from_state(cg)
     except Exception as e:  # noqa: BLE001 - a damaged record: one line, not a crash
         raise PyruncError(f"cgroup state of container {c.id} is damaged: {e}") from None
-    for pid in mgr.pids():
+    pids = mgr.pids()
+    if not pids and cg.get("rootless") and c.pid:
+        pids = pid_namespace_members(c.pid)
+    for pid in pids:
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
@@ -59,6 +62,27 @@ def signal_all(c: Container, sig: int) -> None:
             mgr.thaw()
         except Exception:  # noqa: BLE001 - best effort, like runc
             pass
+
+
+def pid_namespace_members(init: int) -> list[int]:
+    """Rootless on cgroup v1 a container has no cgroup to list its processes: those in
+    the init's pid namespace are its, if that namespace is not ours (runc 1.1 fails
+    here with "lstat : no such file or directory")."""
+    try:
+        ns = os.readlink(f"/proc/{init}/ns/pid")
+        if ns == os.readlink("/proc/self/ns/pid"):
+            return []
+    except OSError:
+        return []
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.readlink(f"/proc/{name}/ns/pid") == ns:
+                    out.append(int(name))
+            except OSError:
+                continue  # gone, or not ours to look at
+    return out
 
 
 def kill_and_wait(c: Container, timeout: float) -> bool:

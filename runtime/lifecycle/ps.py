@@ -21,9 +21,14 @@ def processes(ctx, container_id: str) -> list[int] | None:
     if c.status() == "stopped" and not mgr.exists():
         return None
     try:
-        return mgr.pids()
+        pids = mgr.pids()
     except CgroupError as e:
         raise PyruncError(f"unable to get all container pids: {e}") from None
+    if not pids and cg.get("rootless") and c.pid:
+        from runtime.lifecycle.kill import pid_namespace_members
+
+        pids = pid_namespace_members(c.pid)
+    return pids
 
 
 def ps_table(pids: list[int], ps_args: list[str]) -> str:

@@ -11,6 +11,9 @@ prctl, capset).
 
 from __future__ import annotations
 
+import os
+
+from runtime.errors import PyruncError
 from runtime.native import lib
 from runtime.native.plan import Plan
 from runtime.process import capabilities, user
@@ -29,6 +32,10 @@ def add_before(plan: Plan, process: dict, *, preserve_fds: int, fix_stdio: bool)
     plan.add(lib.OP_CAP_BOUNDING, "drop bounding capabilities", n=(caps["bounding"],))
     plan.add(lib.OP_KEEPCAPS, "keep capabilities across setuid", n=(1,))
     uid, _, _ = user.ids(process)
+    if os.geteuid() != 0 and (process.get("user") or {}).get("additionalGids"):
+        # runc's rule: an unprivileged caller sets no supplementary groups at all
+        raise PyruncError("unable to start container process: unable to setup user: "
+                          "cannot set any additional groups in a rootless container")
     if fix_stdio:
         plan.add(lib.OP_FIX_STDIO, f"give stdio to uid {uid}", n=(uid,))
     umask = (process.get("user") or {}).get("umask")
@@ -53,5 +60,6 @@ def add_creds(plan: Plan, process: dict, linux: dict, ns: Namespaces) -> None:
 
 
 def _setgroups_denied(linux: dict, ns: Namespaces) -> bool:
-    # In a new user namespace without a gid mapping for the caller, setgroups is denied.
-    return "user" in ns.new and not linux.get("gidMappings")
+    # In a new user namespace without a gid mapping for the caller, setgroups is denied;
+    # an unprivileged caller sets no groups at all (runc's RootlessEUID).
+    return ("user" in ns.new and not linux.get("gidMappings")) or os.geteuid() != 0

@@ -160,10 +160,13 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if notify and nnp:
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
-    if not joined:
+    if not joined and os.geteuid() == 0:
         # Until its execve the init is a clone of the runtime: a process `exec`ed into
         # the created container must not open its /proc/<pid>/exe, the host's Python
         # (CVE-2019-5736).  Joined namespaces made it non-dumpable in stage 1 already.
+        # An unprivileged caller leaves it dumpable, as runc does: its own `exec` must
+        # open the init's namespaces, and the container's root is that user, who may
+        # write no interpreter it could not write anyway (docs/rootless.md).
         plan.add(lib.OP_SET_DUMPABLE, "make the process non-dumpable until its exec", n=(0,))
     plan.sync("waiting")
     plan.add(lib.OP_WAIT_START, "wait for start", fd=opts.listener_fd)
@@ -232,7 +235,7 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
                     for m in mount_list)
     if not dev_bound:
         plan.add(lib.OP_MKDIR_IN_ROOT, "create /dev", s=("/dev",), n=(0o755,))
-        devices.add_devices(plan, config, "user" in ns.new)
+        devices.add_devices(plan, config, _no_mknod(ns))
         devices.add_symlinks(plan)
     cwd = config["process"].get("cwd") or "/"
     plan.add(lib.OP_MKDIR_IN_ROOT, f"create cwd {cwd}", s=(cwd,), n=(0o755,))
@@ -324,3 +327,13 @@ def _personality(p: dict) -> int:
 def uses_stage1(joined: list) -> bool:
     """Joining a namespace by path needs a first stage that setns()es then clones."""
     return bool(joined)
+
+
+def _no_mknod(ns: Namespaces) -> bool:
+    """mknod is refused in a user namespace, the container's or one the runtime itself
+    runs in (rootless podman's): devices are then bind-mounted, as runc does."""
+    if ns.has("user"):
+        return True
+    from runtime import rootless
+
+    return rootless.in_user_namespace()

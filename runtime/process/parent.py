@@ -4,6 +4,7 @@ and oom_score_adj, as runc's parent process does."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 from runtime.errors import PyruncError
@@ -62,6 +63,17 @@ def _fmt(m: dict) -> str:
 
 
 def write_id_mappings(pid: int, linux: dict) -> None:
+    """/proc/<pid>/uid_map and gid_map.  Unprivileged, as runc: a gid map of just the
+    caller's own gid needs setgroups denied first (the kernel's rule since 3.19), and
+    a map the kernel refuses to an unprivileged writer goes through the setuid
+    newuidmap/newgidmap (Debian's uidmap), which allow the ranges that /etc/subuid
+    and /etc/subgid give the user and nothing more."""
+    unprivileged = os.geteuid() != 0
+    if unprivileged and own_gid_only(linux):
+        try:
+            _write(f"/proc/{pid}/setgroups", "deny")
+        except OSError as e:
+            raise PyruncError(f"write setgroups for the user namespace: {e.strerror}") from None
     for key, name in (("uidMappings", "uid_map"), ("gidMappings", "gid_map")):
         maps = linux.get(key) or []
         if not maps:
@@ -70,7 +82,37 @@ def write_id_mappings(pid: int, linux: dict) -> None:
         try:
             _write(f"/proc/{pid}/{name}", text)
         except OSError as e:
-            raise PyruncError(f"write {name} for the user namespace: {e.strerror}") from None
+            if not (unprivileged and e.errno == errno.EPERM):
+                raise PyruncError(f"write {name} for the user namespace: {e.strerror}") from None
+            _mapping_tool(pid, name, maps)
+
+
+def own_gid_only(linux: dict) -> bool:
+    """runc's test for an unprivileged caller: the gid map is the caller's gid alone
+    (setgroups is then denied, and the container gets no supplementary groups)."""
+    maps = linux.get("gidMappings") or []
+    return (len(maps) == 1 and maps[0].get("containerID") == 0
+            and maps[0].get("hostID") == os.getegid() and maps[0].get("size") == 1)
+
+
+def _mapping_tool(pid: int, name: str, maps: list[dict]) -> None:
+    import shutil
+    import subprocess
+
+    tool = "newuidmap" if name == "uid_map" else "newgidmap"
+    path = shutil.which(tool)
+    if path is None:
+        raise PyruncError(f"write {name} for the user namespace: Operation not permitted "
+                          f"(and {tool} is not installed: Debian's uidmap package)")
+    argv = [path, str(pid)]
+    for m in maps:
+        argv += [str(m["containerID"]), str(m["hostID"]), str(m["size"])]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env={}, close_fds=True)
+    if p.returncode != 0:
+        why = p.stderr.decode(errors="replace").strip().splitlines()
+        raise PyruncError(f"{tool} {' '.join(argv[1:])}: "
+                          f"{why[-1] if why else f'exit status {p.returncode}'}")
 
 
 # -- time namespace -----------------------------------------------------------

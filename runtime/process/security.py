@@ -55,6 +55,28 @@ def prepare(config: dict, ns: Namespaces, *, no_pivot: bool = False) -> Prepared
     return out
 
 
+def _check_rootless(config: dict, linux: dict, ns: Namespaces) -> None:
+    """runc's rootlessEUID validation for an unprivileged caller, in its words: a user
+    namespace with maps, and uid=/gid= mount options that name a mapped id."""
+    if not ns.has("user"):
+        raise PyruncError("rootless container requires user namespaces")
+    if "user" in ns.joined:
+        return
+    for key, kind in (("uidMappings", "UID"), ("gidMappings", "GID")):
+        if not linux.get(key):
+            raise PyruncError(f"rootless containers requires at least one {kind} mapping")
+    for m in config.get("mounts") or []:
+        for opt in m.get("options") or []:
+            for name, key in (("uid", "uidMappings"), ("gid", "gidMappings")):
+                if not opt.startswith(name + "=") or not opt[4:].isdigit():
+                    continue
+                cid = int(opt[4:])
+                if not any(int(r["containerID"]) <= cid < int(r["containerID"]) + int(r["size"])
+                           for r in linux[key]):
+                    raise PyruncError(f"cannot specify {name}= mount options for unmapped "
+                                      f"{name} in rootless containers")
+
+
 def _check_namespaces(config: dict, linux: dict, ns: Namespaces) -> None:
     """runc's validate rules for the namespaces this area depends on (its wording)."""
     if not ns.has("uts"):
@@ -77,6 +99,8 @@ def _check_namespaces(config: dict, linux: dict, ns: Namespaces) -> None:
     elif has_maps:
         raise PyruncError("user namespace mappings specified, but user namespace isn't "
                           "enabled in the config")
+    if os.geteuid() != 0:
+        _check_rootless(config, linux, ns)
     offsets = linux.get("timeOffsets")
     if ns.has("time"):
         if not os.path.exists("/proc/self/timens_offsets"):

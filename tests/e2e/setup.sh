@@ -13,7 +13,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # docker.io brings containerd, runc and tini (docker-init); podman brings conmon.
-PACKAGES=(docker.io containerd podman conmon netavark busybox-static)
+# Rootless podman and Docker (tests/e2e/*rootless*): newuidmap/newgidmap (uidmap),
+# slirp4netns for podman's network, rootlesskit for dockerd-rootless.sh.
+PACKAGES=(docker.io containerd podman conmon netavark busybox-static uidmap slirp4netns
+          rootlesskit)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,5 +41,12 @@ fi
 if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import grpc' 2>/dev/null; then
     .venv/bin/pip install -q grpcio >/dev/null 2>&1 ||
         echo "e2e: could not install grpcio; the Kubernetes CRI tests will skip" >&2
+fi
+# The rootless tests' user, with its /etc/subuid and /etc/subgid ranges.
+bash tests/rootless/user.sh >/dev/null || echo "e2e: could not make the rootless user" >&2
+# slirp4netns opens /dev/net/tun as the user: udev's default rule makes it 0666,
+# and a machine without udev (this VM) leaves the kernel's 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 600 ]; then
+    chmod 666 /dev/net/tun
 fi
 exit 0

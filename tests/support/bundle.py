@@ -9,6 +9,7 @@ import shutil
 
 from runtime.demo_bundle import make_rootfs
 from spec.defaults import default_config
+from tests.support import rootless
 
 _ROOTFS_CACHE: dict[str, str] = {}
 
@@ -33,7 +34,15 @@ class Bundle:
         self.config["process"]["terminal"] = False
         self.config["process"]["args"] = ["/bin/true"]
         self.config["linux"]["cgroupsPath"] = f"{cgroup_parent}/{cid}"
+        if rootless.active():
+            rootless.rootless_config(self.config)
         self.save()
+        if rootless.active():
+            rootless.give(path)
+            # the user's own copy, which the container's root may write to
+            self.own_rootfs()
+            self.config["root"]["readonly"] = True
+            self.save()
 
     @property
     def process(self) -> dict:
@@ -55,11 +64,15 @@ class Bundle:
         dest = os.path.join(self.path, "rootfs")
         if not os.path.isdir(dest):
             shutil.copytree(self.config["root"]["path"], dest, symlinks=True)
+            if rootless.active():
+                rootless.give(dest)
         self.config["root"] = {"path": "rootfs", "readonly": False}
         self.save()
         return dest
 
     def save(self) -> Bundle:
+        if rootless.active():
+            rootless.dedupe_user_namespace(self.config)
         with open(os.path.join(self.path, "config.json"), "w") as f:
             json.dump(self.config, f, indent=1)
         return self

@@ -37,14 +37,21 @@ class Runtime:
         self.root = root
 
     def cmd(self, *args: str) -> list[str]:
-        return [self.path, "--root", self.root, *args]
+        return self.wrap([self.path, "--root", self.root, *args])
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """As the rootless lane's user when there is one (tests/support/rootless.py)."""
+        from tests.support import rootless
+
+        return rootless.as_user(cmd) if rootless.active() else cmd
 
     def __call__(self, *args: str, check: bool = False, timeout: float = 30, cwd: str | None = None,
                  input: str | None = None, log: str | None = None,
                  **kw) -> subprocess.CompletedProcess:
         cmd = self.cmd(*args)
         if log:
-            cmd = [self.path, "--root", self.root, "--log", log, "--log-format", "json", *args]
+            cmd = self.wrap([self.path, "--root", self.root, "--log", log, "--log-format", "json",
+                             *args])
         # Files, not pipes: a created container inherits the runtime's stdout and
         # stderr and would hold a pipe open until it exits.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -28,7 +28,7 @@ if [ ! -f "$stamp" ] || [ -n "$(find pyproject.toml setup.py runtime/native -new
     .venv/bin/pip install -q --upgrade pip >/dev/null
     # compat mode: a plain .pth path entry; the default editable finder costs
     # ~13 ms of imports (pathlib, urllib, ...) on every pyrunc start.
-    .venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
+    .venv/bin/pip install -q -e '.[test,criu]' --config-settings editable_mode=compat
     touch "$stamp"
 fi
 # pyrunc's launcher: `python -S` skips site (its .pth processing costs ~3 ms on

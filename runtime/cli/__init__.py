@@ -17,7 +17,7 @@ GLOBAL_FLAGS = (
     Flag("log", help="set the log file to write pyrunc logs to (default is '/dev/stderr')"),
     Flag("log-format", default="text", help="set the log format ('text' (default), or 'json')"),
     Flag("root", help="root directory for storage of container state (default: /run/pyrunc)"),
-    Flag("criu", help="path to the criu binary used for checkpoint and restore (accepted)"),
+    Flag("criu", help="path to the criu binary used for checkpoint and restore (default: criu)"),
     Flag("systemd-cgroup", kind=bool, help="enable systemd cgroup support"),
     Flag("rootless", default="auto", help="ignore cgroup permission errors"),
     Flag("help", "h", kind=bool, help="show help"),

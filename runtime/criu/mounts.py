@@ -19,7 +19,7 @@ from runtime.process.mounts import bind_source, is_bind
 
 
 def _dest(m: dict) -> str:
-    return os.path.normpath("/" + (m.get("destination") or ""))
+    return os.path.normpath("/" + (m.get("destination") or "").lstrip("/"))
 
 
 def cgroup_binds(dest: str, cgroup_state: dict) -> list[tuple[str, str]]:

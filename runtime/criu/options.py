@@ -37,7 +37,7 @@ class CriuOptions:
         self.lsm_mount_context = g("lsm_mount_context") or ""
         self.manage_cgroups_mode = g("manage_cgroups_mode") or ""
         if self.manage_cgroups_mode not in CG_MODES:
-            raise PyruncError("invalid manage-cgroups-mode value")
+            raise PyruncError("Invalid manage cgroups mode")  # runc 1.1's wording
         self.page_server = _page_server(g("page_server") or "")
         nsmask = CLONE_NEWNET  # runc: the network is never restored, always "empty"
         for ns in g("empty_ns") or []:

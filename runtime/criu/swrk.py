@@ -101,6 +101,11 @@ class Criu:
         puts criu in the container's cgroups then).  criu's stdio is /dev/null
         unless `stdio` (a restore: ours becomes the container's)."""
         rpc = load()
+        if self.log_path:
+            try:
+                os.unlink(self.log_path)  # an excerpt must not come from an older run
+            except OSError:
+                pass
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = 0
         try:
@@ -170,8 +175,8 @@ class Criu:
                 _close_all(fds)
                 detail = f"criu failed: type {kind} errno {resp.cr_errno}"
                 if resp.cr_errmsg:
-                    detail += f" ({resp.cr_errmsg})"
-                raise CriuError(self._failure(detail))
+                    detail += f" ({resp.cr_errmsg.strip()})"
+                raise CriuError(self._failure(detail, resp.cr_errmsg))
             if resp.type != rpc.NOTIFY:
                 _close_all(fds)
                 if resp.type != req.type:
@@ -190,10 +195,14 @@ class Criu:
             except OSError as e:
                 raise CriuError(self._failure(f"answer criu: {e.strerror}")) from None
 
-    def _failure(self, detail: str) -> str:
+    def _failure(self, detail: str, said: str = "") -> str:
+        """One line: what failed, criu's first error (unless its answer said it)
+        and where its log is."""
         if not self.log_path:
             return detail
         excerpt = log_excerpt(self.log_path)
+        if excerpt and excerpt.split("): ", 1)[-1].strip() in said:
+            excerpt = ""
         return detail + (f": {excerpt}" if excerpt else "") + f" (criu log: {self.log_path})"
 
 

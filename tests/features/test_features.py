@@ -212,3 +212,13 @@ def test_extensions_claimed(doc):
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert linux["netDevices"] == {"enabled": True}
     assert linux["cgroup"]["systemd"] is False  # --systemd-cgroup is refused
+
+
+def test_checkpoint_support_reported_as_runc(any_rt):
+    """runc's annotation; "true" where criu's RPC messages and protobuf are installed."""
+    import json
+
+    doc = json.loads(any_rt("features", check=True).stdout)
+    assert doc["annotations"]["org.opencontainers.runc.checkpoint.enabled"] == "true"
+    if "potentiallyUnsafeConfigAnnotations" in doc:  # runc >= 1.2 lists it
+        assert "org.criu.config" in doc["potentiallyUnsafeConfigAnnotations"]

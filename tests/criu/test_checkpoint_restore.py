@@ -264,3 +264,21 @@ def test_failed_restore_leaves_nothing(any_rt, bundle, tmp_path, pipes):
     assert not os.path.exists(os.path.join(any_rt.root, "other"))
     assert any_rt.status(bundle.id) == "running"
     p1.wait_numbers(len(p1.numbers()) + 2)
+
+
+def test_foreground_restore_exits_with_the_container(any_rt, bundle, tmp_path, pipes):
+    """Without --detach the runtime waits for the restored container, removes it and
+    exits with its status, as `run` does."""
+    bundle.sh("i=0; while [ $i -lt 25 ]; do i=$((i+1)); echo $i; sleep 0.2; done; exit 7")
+    img = str(tmp_path / "img")
+    p1 = pipes()
+    start(any_rt, bundle, p1)
+    p1.wait_numbers(3)
+    checkpoint(any_rt, bundle.id, img)
+    last = p1.numbers()[-1]
+    p2 = pipes()
+    rc = p2.run(any_rt, "restore", "-b", bundle.path, "--image-path", img, bundle.id)
+    assert rc == 7, _with_log(p2.error(), img)
+    numbers = p2.numbers()
+    assert numbers == list(range(last + 1, 26)), numbers
+    assert bundle.id not in any_rt.ids()

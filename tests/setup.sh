@@ -36,7 +36,7 @@ if [ ! -f "$stamp" ] || [ -n "$(find pyproject.toml setup.py runtime spec confor
     # The build's own requirements in .venv: a reinstall after an edit then takes
     # seconds (no build environment; the C extension rebuilt only if its C changed).
     .venv/bin/pip install -q 'setuptools>=77' wheel 'cffi>=1.15'
-    .venv/bin/pip install -q --no-build-isolation '.[test]'
+    .venv/bin/pip install -q --no-build-isolation '.[test,criu]'
     .venv/bin/pyrunc --version >/dev/null  # first use: the module archive, the fast launcher
     mv "$stamp.new" "$stamp"
 fi

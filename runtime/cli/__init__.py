@@ -18,7 +18,7 @@ GLOBAL_FLAGS = (
     Flag("log-format", default="text", help="set the log format ('text' (default), or 'json')"),
     Flag("root", help="root directory for storage of container state (default: /run/pyrunc, "
          "or $XDG_RUNTIME_DIR/pyrunc for an unprivileged user)"),
-    Flag("criu", help="path to the criu binary used for checkpoint and restore (accepted)"),
+    Flag("criu", help="path to the criu binary used for checkpoint and restore (default: criu)"),
     Flag("systemd-cgroup", kind=bool, help="enable systemd cgroup support"),
     Flag("rootless", default="auto", help="ignore cgroup permission errors"),
     Flag("help", "h", kind=bool, help="show help"),
@@ -46,35 +46,12 @@ COMMANDS = {
     "restore": "restore",
 }
 
-# runc's commands that have no module here yet: they answer -h and fail, saying so.
-NOT_YET = {"checkpoint": "checkpoint a running container",
-           "restore": "restore a container from a previous checkpoint"}
-
-
 def _load(name: str):
     module = COMMANDS.get(name)
     if module is None:
         return None
-    try:
-        __import__(f"runtime.cli.{module}")
-    except ModuleNotFoundError as e:
-        if e.name == f"runtime.cli.{module}":
-            return _not_yet(name) if name in NOT_YET else None
-        raise
+    __import__(f"runtime.cli.{module}")
     return sys.modules[f"runtime.cli.{module}"]
-
-
-def _not_yet(name: str):
-    from types import SimpleNamespace
-
-    from runtime.errors import PyruncError
-
-    def run(ctx, opts, args):
-        raise PyruncError(f"{name} is not implemented in pyrunc yet")
-
-    return SimpleNamespace(SUMMARY=f"{NOT_YET[name]} (not implemented in pyrunc yet)",
-                           USAGE="[command options] <container-id>", FLAGS=(), ARGS=(0, None),
-                           run=run)
 
 
 def _help(cmd_name: str | None = None) -> str:

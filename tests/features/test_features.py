@@ -213,3 +213,13 @@ def test_extensions_claimed(doc):
     assert linux["netDevices"] == {"enabled": True}
     assert linux["cgroup"]["systemd"] is True   # --systemd-cgroup (docs/systemd.md)
     assert linux["cgroup"]["systemdUser"] is False  # rootless with systemd: not yet
+
+
+def test_checkpoint_support_reported_as_runc(any_rt):
+    """runc's annotation; "true" where criu's RPC messages and protobuf are installed."""
+    import json
+
+    doc = json.loads(any_rt("features", check=True).stdout)
+    assert doc["annotations"]["org.opencontainers.runc.checkpoint.enabled"] == "true"
+    if "potentiallyUnsafeConfigAnnotations" in doc:  # runc >= 1.2 lists it
+        assert "org.criu.config" in doc["potentiallyUnsafeConfigAnnotations"]

@@ -24,7 +24,9 @@ if [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv .venv
 fi
 stamp=.venv/.pyrunc-installed
-if [ ! -f "$stamp" ] || [ -n "$(find pyproject.toml setup.py runtime/native -newer "$stamp" -print -quit)" ]; then
+# (the bytecode compileall writes below is no reason to reinstall)
+if [ ! -f "$stamp" ] || [ -n "$(find pyproject.toml setup.py runtime/native -newer "$stamp" \
+        ! -path '*/__pycache__*' -print -quit)" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null
     # compat mode: a plain .pth path entry; the default editable finder costs
     # ~13 ms of imports (pathlib, urllib, ...) on every pyrunc start.

@@ -71,34 +71,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The payload: job/run, pyrunc/ (the checkout), wheels/.
+# The payload: pyrunc/ (the checkout, set up here by prepare.sh: .venv, the C
+# extension), wheels/ (for what a test installs with pip), job/run.
 mkdir -p "$tmp/job"
 {
-    echo 'set -e'
     echo 'export HOME=/root LANG=C.UTF-8 PYRUNC_IN_GUEST=1'
     echo 'export PIP_NO_INDEX=1 PIP_FIND_LINKS=/work/wheels PIP_DISABLE_PIP_VERSION_CHECK=1'
     echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
     echo 'cd /work/pyrunc'
     if [ -n "$setup" ]; then
+        # Checks the packages and the launcher; pip has nothing left to do.
         echo 'SECONDS=0'
-        echo 'bash tests/setup.sh'
+        echo 'bash tests/setup.sh || exit'
         echo 'echo "guest: set-up took $SECONDS s" >&2'
     fi
-    echo 'set +e'
     printf 'exec bash -c %q\n' "$*"
 } > "$tmp/job/run"
-( cd "$checkout"
-  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-      # tracked and untracked files, as they are now (uncommitted edits too)
-      git ls-files -z -co --exclude-standard |
-          /usr/bin/python3 -c 'import os, sys
-paths = sys.stdin.buffer.read().split(b"\0")
-sys.stdout.buffer.write(b"".join(p + b"\0" for p in paths if p and os.path.lexists(p)))'
-  else
-      find . -path ./.venv -prune -o -path ./.git -prune -o -name __pycache__ -prune \
-          -o \( -type f -o -type l \) -print0
-  fi | tar -cf "$tmp/payload.tar" --null -T - --transform 's,^\(\./\)\?,pyrunc/,'
-)
+bash "$here/prepare.sh" "$checkout" "$wheels" "$tmp/payload.tar"
 tar -rf "$tmp/payload.tar" -C "$(dirname "$wheels")" --transform "s,^$(basename "$wheels"),wheels," \
     "$(basename "$wheels")"
 tar -rf "$tmp/payload.tar" -C "$tmp" job

@@ -75,7 +75,7 @@ trap 'exit 143' TERM
 # extension), wheels/ (for what a test installs with pip), job/run.
 mkdir -p "$tmp/job"
 {
-    echo 'export HOME=/root LANG=C.UTF-8 PYRUNC_IN_GUEST=1'
+    echo 'export HOME=/root LANG=C.UTF-8 PYRUNC_IN_GUEST=1 TERM=dumb PY_COLORS=0 NO_COLOR=1'
     echo 'export PIP_NO_INDEX=1 PIP_FIND_LINKS=/work/wheels PIP_DISABLE_PIP_VERSION_CHECK=1'
     echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
     echo 'cd /work/pyrunc'

@@ -1,13 +1,15 @@
 """Shared helpers for tests/spec: schema validators built with jsonschema, and test data."""
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 
 import jsonschema
+import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
+
+from tests.support import upstream
 
 REPO = Path(__file__).resolve().parents[2]
 OUR_SCHEMAS = REPO / "spec" / "schema"
@@ -15,20 +17,28 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def upstream_dir() -> Path:
-    """The runtime-spec checkout in shared/ (beside the repo, or where the env var says)."""
-    candidates = [
-        os.environ.get("OCI_RUNTIME_SPEC_DIR"),
-        REPO.parent / "shared" / "oci-runtime-spec",
-        "/work/shared/oci-runtime-spec",
-    ]
-    for c in candidates:
-        if c and (Path(c) / "schema" / "config-schema.json").is_file():
-            return Path(c)
-    raise RuntimeError("runtime-spec not found: set OCI_RUNTIME_SPEC_DIR")
+    """The runtime-spec checkout in shared/ beside the repo (or where the env var says);
+    a clone has none, and a test that needs it skips, saying so."""
+    if not upstream.present():
+        pytest.skip(f"{upstream.MISSING} ({upstream.SCHEMA_DIR})")
+    return Path(upstream.SPEC_DIR)
+
+
+def upstream_params(kinds, verdicts) -> list:
+    """pytest params (kind, path) for the upstream schema test files of each kind and
+    verdict ("good", "bad"); one skipped param, saying why, where the spec is absent."""
+    if not upstream.present():
+        reason = f"{upstream.MISSING} ({upstream.SCHEMA_DIR})"
+        return [pytest.param(None, None, marks=pytest.mark.skip(reason=reason), id="absent")]
+    return [pytest.param(kind, f, id=f"{kind}-{verdict}/{f.name}")
+            for kind in kinds for verdict in verdicts for f in upstream_cases(kind, verdict)]
 
 
 def upstream_cases(kind: str, verdict: str) -> list[Path]:
-    """The upstream schema test files, e.g. upstream_cases("config", "good")."""
+    """The upstream schema test files, e.g. upstream_cases("config", "good"); none
+    where the spec is absent (then the tests that need them skip: upstream_params)."""
+    if not upstream.present():
+        return []
     files = sorted((upstream_dir() / "schema" / "test" / kind / verdict).glob("*.json"))
     assert files, f"no upstream {kind}/{verdict} test files"
     return files

@@ -10,7 +10,7 @@ from spec_testlib import (
     full_linux_config,
     load_json,
     our_validator,
-    upstream_cases,
+    upstream_params,
     upstream_validator,
 )
 
@@ -24,8 +24,7 @@ def test_schema_is_valid_draft_2020_12(path):
 
 @pytest.mark.parametrize(
     "kind,path",
-    [(k, p) for k in KINDS for p in upstream_cases(k, "good")],
-    ids=lambda x: x if isinstance(x, str) else x.name,
+    upstream_params(KINDS, ("good",)),
 )
 def test_upstream_good_files_are_accepted(kind, path):
     errors = [e.message for e in our_validator(kind, strict=False).iter_errors(load_json(path))]
@@ -34,8 +33,7 @@ def test_upstream_good_files_are_accepted(kind, path):
 
 @pytest.mark.parametrize(
     "kind,path",
-    [(k, p) for k in KINDS for p in upstream_cases(k, "bad")],
-    ids=lambda x: x if isinstance(x, str) else x.name,
+    upstream_params(KINDS, ("bad",)),
 )
 def test_upstream_bad_files_are_rejected(kind, path):
     try:

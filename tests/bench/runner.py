@@ -22,6 +22,7 @@ class Call:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float | None = None
 
 
 class CallFailed(RuntimeError):
@@ -62,7 +63,7 @@ class Runner:
             err.seek(0)
             call = Call(dt, maxrss, os.waitstatus_to_exitcode(status),
                         out.read().decode(errors="replace"),
-                        err.read().decode(errors="replace").strip())
+                        err.read().decode(errors="replace").strip(), cpu)
         if check and call.returncode != 0:
             raise CallFailed(f"{self.name} {' '.join(args)}: exit {call.returncode}: "
                              f"{call.stderr or '(no message)'}")

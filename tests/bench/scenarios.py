@@ -104,10 +104,13 @@ def sequence(r: Runner, b: Bundles, n: int, workers: int) -> dict:
     cids = [f"seq{workers}-{i}" for i in range(n)]
     bundles = {cid: b.make(r.name, cid) for cid in cids}
     cost = {phase: dict.fromkeys(cids, 0.0) for phase in ("create", "start", "delete")}
+    cpu = dict.fromkeys((f"{p}-{cid}" for p in cost for cid in cids), 0.0)
 
     def phase(name: str, *args: str) -> Callable[[str], None]:
         def one(cid: str) -> None:
-            cost[name][cid] = r.call(name, *args, cid, cwd=bundles[cid]).seconds
+            call = r.call(name, *args, cid, cwd=bundles[cid])
+            cost[name][cid] = call.seconds
+            cpu[f"{name}-{cid}"] = call.cpu_seconds or 0.0
         return one
 
     total = 0.0
@@ -116,6 +119,8 @@ def sequence(r: Runner, b: Bundles, n: int, workers: int) -> dict:
     total += in_workers(cids, workers, phase("delete", "--force"))
     per_container = [sum(cost[p][cid] for p in cost) for cid in cids]
     r.record(f"seq{n}x{workers}-total", total)
+    if r.spawner:  # and the CPU it took, which a loaded machine moves far less
+        r.cpu[f"seq{n}x{workers}-total"] = [sum(cpu.values())]
     out = {"n": n, "workers": workers, "total_s": total,
            "per_container": growth(per_container)}
     for p in cost:

@@ -197,7 +197,10 @@ def test_cpu_quota_rounded_as_runc(sd_rt, sd_bundle):
     assert show(sd_bundle.unit, "CPUQuotaPerSecUSec")["CPUQuotaPerSecUSec"] == "130ms"
     f = "cpu.max" if unified() else "cpu.cfs_quota_us"
     d = cg_dir(sd_bundle.unit, "cpu")
-    assert read(d, f).split()[0] == "13000"
+    # runc >= 1.2 writes the rounded quota too (so systemd and the file agree);
+    # runc 1.1.5, Debian 12's, writes the requested one.
+    wanted = ("13000",) if is_pyrunc(sd_rt) else ("13000", "12345")
+    assert read(d, f).split()[0] in wanted
     sd_rt("delete", "--force", sd_bundle.id, check=True)
 
 

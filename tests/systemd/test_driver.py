@@ -179,9 +179,9 @@ def test_resources_are_unit_properties_and_in_the_files(sd_rt, sd_bundle):
 def test_device_rules_are_the_unit_policy(sd_rt, sd_bundle):
     sd_bundle.args("/bin/sleep", "100").save()
     sd_rt("create", sd_bundle.id, cwd=sd_bundle.path, check=True)
-    p = show(sd_bundle.unit, "DevicePolicy", "DeviceAllow")
-    assert p["DevicePolicy"] == "strict"
-    allow = p["DeviceAllow"]
+    assert show(sd_bundle.unit, "DevicePolicy")["DevicePolicy"] == "strict"
+    # One DeviceAllow= line per entry.
+    allow = systemctl("show", sd_bundle.unit, "-p", "DeviceAllow", "--value").splitlines()
     for dev in ("/dev/char/1:3 rwm", "/dev/char/1:5 rwm", "char-136 rwm"):  # null, zero, pts
         assert dev in allow, allow
     out = sd_rt("exec", sd_bundle.id, "/bin/sh", "-c", "head -c1 /dev/zero | wc -c",

@@ -13,13 +13,17 @@ One Manager per container.  The lifecycle drives it as::
 
 ``set`` may also come after ``apply`` (runc's order); both work.  On any error
 the caller calls ``destroy()``, which removes every directory ``create`` made.
-The drivers (v1/manager.py, v2/manager.py, systemd/) import this module; the
-factory (manager.py) imports them, never the other way round.
+The drivers (v1/manager.py, v2/manager.py, systemd/) import this module, with
+the helpers they share (cgroup.procs, removal); the factory (manager.py)
+imports them, never the other way round.  One module, not three: each file
+is an import on every create.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import time
 
 from runtime.cgroups import CgroupError, files
 from runtime.cgroups.files import CgroupFileError
@@ -161,3 +165,99 @@ class Manager:
             except OSError:
                 kept.append(d)  # still used (another container shares the parent)
         self.created = kept
+
+
+# -- cgroup.procs ------------------------------------------------------------
+
+def write_procs(path: str, pid: int) -> None:
+    """Move ``pid`` into the cgroup at ``path`` (retrying the kernel's transient EINVAL)."""
+    for attempt in range(5):
+        try:
+            files.write(path, "cgroup.procs", str(pid))
+            return
+        except CgroupFileError as e:
+            # A task still being forked (TASK_NEW) cannot be moved yet.
+            if e.errno != errno.EINVAL or attempt == 4:
+                raise CgroupFileError(f"failed to write {pid} to {path}/cgroup.procs: "
+                                      f"{os.strerror(e.errno).lower()}", e.errno) from None
+            time.sleep(0.03)
+
+
+def joined_itself(key: str, path: str, pid: int, joined: Collection[str]) -> bool:
+    """Whether the process is in cgroup ``key`` (at ``path``) by its own doing
+    (runtime/process/cgroup_join.py): a v1 join it reports is trusted (a failed
+    one stops it, but for a best-effort one, which apply() would skip as well);
+    its cgroup2 one is checked, as clone3 may have refused."""
+    if key not in joined:
+        return False
+    return bool(key) or pid in read_procs(path)
+
+
+def read_procs(path: str) -> list[int]:
+    try:
+        text = files.read(path, "cgroup.procs")
+    except CgroupFileError as e:
+        if e.errno == errno.ENOENT:
+            return []
+        raise
+    return [int(x) for x in text.split()]
+
+
+def all_pids(path: str) -> list[int]:
+    """Every process in the cgroup at ``path`` and below it."""
+    out: list[int] = []
+    if not os.path.isdir(path):
+        return out
+    for root, dirs, _ in os.walk(path):
+        out.extend(read_procs(root))
+        dirs.sort()
+    return out
+
+
+# -- removal -----------------------------------------------------------------
+
+def _rmdir(path: str) -> int:
+    try:
+        os.rmdir(path)
+        return 0
+    except FileNotFoundError:
+        return 0
+    except OSError as e:
+        return e.errno or errno.EIO
+
+
+def remove_path(path: str) -> int:
+    """rmdir a cgroup, its sub-cgroups first; returns 0 or the errno of the failure."""
+    if _rmdir(path) == 0:
+        return 0
+    try:
+        children = [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return 0
+    except OSError as e:
+        return e.errno or errno.EIO
+    for child in children:
+        err = remove_path(child)
+        if err:
+            return err
+    return _rmdir(path)
+
+
+def remove_paths(paths: list[str]) -> None:
+    """Remove cgroup dirs, retrying briefly while the kernel still sees tasks (EBUSY)."""
+    pending = [p for p in paths if p]
+    delay = 0.01
+    for attempt in range(6):
+        if attempt:
+            time.sleep(delay)
+            delay *= 2
+        failed = []
+        for p in pending:
+            err = remove_path(p)
+            if err and os.path.isdir(p):
+                failed.append((p, err))
+        if not failed:
+            return
+        pending = [p for p, _ in failed]
+    listing = ", ".join(f"{p} ({os.strerror(e).lower()})" for p, e in failed)
+    raise CgroupError(f"failed to remove cgroup paths: {listing}")

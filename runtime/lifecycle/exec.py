@@ -311,7 +311,7 @@ class _Exec:
         sub-cgroups) before the process does anything in the container.  It joined
         the ``joined`` ones itself (process/cgroup_join.py)."""
         from runtime.cgroups import BEST_EFFORT, CgroupError
-        from runtime.cgroups.procs import joined_itself, write_procs
+        from runtime.cgroups.interface import joined_itself, write_procs
 
         assert self.channel is not None
         name, _ = self.channel.wait_sync()

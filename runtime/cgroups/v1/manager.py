@@ -14,10 +14,8 @@ import os
 from runtime.cgroups import BEST_EFFORT as _BEST_EFFORT
 from runtime.cgroups import CgroupError
 from runtime.cgroups.files import CgroupFileError, q
-from runtime.cgroups.interface import Manager
+from runtime.cgroups.interface import Manager, all_pids, joined_itself, remove_paths, write_procs
 from runtime.cgroups.paths import V1_SUBSYSTEMS
-from runtime.cgroups.procs import all_pids, joined_itself, write_procs
-from runtime.cgroups.tree import remove_paths
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:

@@ -12,9 +12,7 @@ from runtime.cgroups import CgroupError, files
 from runtime.cgroups import resources as res_mod
 from runtime.cgroups import stats as stats_mod
 from runtime.cgroups.files import CgroupFileError, q
-from runtime.cgroups.interface import Manager
-from runtime.cgroups.procs import all_pids, joined_itself, write_procs
-from runtime.cgroups.tree import remove_paths
+from runtime.cgroups.interface import Manager, all_pids, joined_itself, remove_paths, write_procs
 
 TYPE_CHECKING = False  # typing costs ~7 ms of imports
 if TYPE_CHECKING:

@@ -22,6 +22,13 @@ def make_handler(cgroup_state: dict):
 
     def add(plan: Plan, dest: str, flags: int) -> None:
         keep = flags & _KEEP
+        if unified_path and not os.path.isdir(unified_path):
+            # Rootless without a cgroup of its own (runc: ENOENT): the destination is
+            # masked read-only, as runc's maskPath does.
+            plan.add(lib.OP_MKDIR_IN_ROOT, f"create mountpoint {dest}", s=(dest,), n=(0o755,))
+            plan.add(lib.OP_MOUNT_IN_ROOT, f"mask {dest} (no cgroup)",
+                     flags=keep | lib.MS_RDONLY, s=("tmpfs", dest, "tmpfs", None))
+            return
         if unified_path:
             _bind(plan, unified_path, dest, keep)
             return

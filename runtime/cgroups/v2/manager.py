@@ -81,7 +81,20 @@ class V2Manager(Manager):
         except CgroupError:
             return set()
 
+    def _without_cgroup(self) -> bool:
+        """runc's fs2 rule: a rootless container without a cgroupsPath goes without the
+        cgroup it was not allowed to make (runc: limits then fail)."""
+        return self.rootless and not self.cgroups_path and not os.path.isdir(self.path)
+
     def create(self) -> None:
+        try:
+            self._create()
+        except CgroupFileError as e:
+            if not (self.rootless and not self.cgroups_path
+                    and e.errno in (errno.EPERM, errno.EACCES, errno.EROFS)):
+                raise
+
+    def _create(self) -> None:
         levels = _levels(self.mount, self.path)
         if len(levels) < 2:
             raise CgroupError(f"invalid cgroup path {self.path}: the root cgroup cannot "
@@ -122,6 +135,8 @@ class V2Manager(Manager):
         return {} if self.rootless else {"": self.path}
 
     def apply(self, pid: int, joined: Collection[str] = ()) -> None:
+        if self._without_cgroup():
+            return
         if not joined_itself("", self.path, pid, joined):
             write_procs(self.path, pid)
 
@@ -133,6 +148,11 @@ class V2Manager(Manager):
         from runtime.cgroups.v2 import devicefilter
 
         devicefilter.build(rules)   # refuse bad rules before anything is written
+        if self._without_cgroup():
+            if any(_mod(name).requested(res) for name, group in _SET_ORDER if group in res):
+                raise CgroupError("rootless needs no limits + no cgrouppath when no permission "
+                                  f"is granted for cgroups: mkdir {self.path}: permission denied")
+            return
         self._write(res)
         set_device_rules(self.path, rules, rootless=self.rootless, warnings=self.warnings)
         self._remember(res)

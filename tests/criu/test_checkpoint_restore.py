@@ -118,7 +118,9 @@ def test_leave_running_and_restore_under_a_new_id(any_rt, make_bundle, tmp_path,
     restore(any_rt, b, p2, img)
     assert any_rt.status(b.id) == "running"
     assert_goes_on(p2, before, after)
-    assert b.linux["cgroupsPath"] in cgroup_of(any_rt.state(b.id)["pid"])
+    if os.path.basename(any_rt.path).startswith("pyrunc"):
+        # runc 1.1 leaves the restored tree in the dumped container's cgroup
+        assert b.linux["cgroupsPath"] in cgroup_of(any_rt.state(b.id)["pid"])
     assert any_rt.status(a.id) == "running"
 
 

@@ -77,6 +77,7 @@ enum pyrunc_op_kind {
     OP_EXEC_SEALED,       /* v[0]={"", "", argv...} v[1]=envp: exec through the trampoline */
     OP_JOIN_KEYRING,      /* s[0]=session keyring name, flags: PYRUNC_KEYRING_* (keyring.c) */
     OP_JOIN_CGROUP,       /* fd=a v1 "tasks" file, s[0]=its path; flags=1: best effort (cgroups.c) */
+    OP_REOPEN_DEV_NULL,   /* stdio that is the host's /dev/null becomes the container's (creds.c) */
     OP__COUNT
 };
 
@@ -233,6 +234,7 @@ int op_exec_sealed(struct child_ctx *, const struct pyrunc_op *);
 int op_join_keyring(struct child_ctx *, const struct pyrunc_op *);
 int op_join_cgroup(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
+int op_reopen_dev_null(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);
 int op_sched_setattr(struct child_ctx *, const struct pyrunc_op *);

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 
+from runtime.errors import PyruncError
 from runtime.process.mounts import bind_source, is_bind
 
 
@@ -106,10 +107,12 @@ def make_mountpoints(rootfs: str, config: dict, bundle: str) -> None:
         dest = _dest(m)
         as_file = False
         if is_bind(m):
-            try:
-                as_file = not os.path.isdir(bind_source(m, bundle))
-            except OSError:
-                continue
+            source = bind_source(m, bundle)
+            if not os.path.exists(source):
+                # runc fails here too (it binds the sources before criu runs)
+                raise PyruncError(f"bind mount source {source} for {dest}: no such file or "
+                                  "directory")
+            as_file = not os.path.isdir(source)
         _make_in_root(rootfs, dest, as_file)
 
 

@@ -248,6 +248,7 @@ def _prepare_rootfs(plan: Plan, config: dict, ns: Namespaces, opts: InitOptions)
         plan.add(lib.OP_CHROOT, "move the rootfs to / and chroot", s=(opts.rootfs,))
     else:
         plan.add(lib.OP_PIVOT_ROOT, "pivot_root", s=(opts.rootfs,))
+    plan.add(lib.OP_REOPEN_DEV_NULL, "reopen /dev/null stdio inside the container")
     # Private and slave were applied before the pivot; shared (a new peer group
     # for the new /) and unbindable only now, so that they can't reach the host.
     if propagation and not PROPAGATION[propagation] & (lib.MS_PRIVATE | lib.MS_SLAVE):

@@ -118,7 +118,9 @@ def test_leave_running_and_restore_under_a_new_id(any_rt, make_bundle, tmp_path,
     restore(any_rt, b, p2, img)
     assert any_rt.status(b.id) == "running"
     assert_goes_on(p2, before, after)
-    assert b.linux["cgroupsPath"] in cgroup_of(any_rt.state(b.id)["pid"])
+    if os.path.basename(any_rt.path).startswith("pyrunc"):
+        # runc 1.1 leaves the restored tree in the dumped container's cgroup
+        assert b.linux["cgroupsPath"] in cgroup_of(any_rt.state(b.id)["pid"])
     assert any_rt.status(a.id) == "running"
 
 
@@ -139,16 +141,40 @@ def test_pre_dump_then_dump_from_parent(any_rt, bundle, tmp_path, pipes):
     assert_goes_on(p2, last, last)
 
 
-def test_tcp_connection_on_loopback(any_rt, bundle, tmp_path, pipes):
+@pytest.fixture
+def netns():
+    """A network namespace of the host's (ip netns), its loopback up: criu records it
+    as external at the dump and is handed it back at the restore (runc's way with a
+    network it does not manage)."""
+    import shutil
+    import subprocess
+    import uuid
+
+    if shutil.which("ip") is None:
+        pytest.skip("iproute2 is not installed")
+    name = f"pyrunc-cr-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
+                       check=True)
+        yield f"/var/run/netns/{name}"
+    finally:
+        subprocess.run(["ip", "netns", "del", name])
+
+
+def test_tcp_connection_on_loopback(any_rt, bundle, tmp_path, pipes, netns):
     """A client counts into a TCP connection to a server in the same container that
     prints what it receives: after the restore the connection still carries the count."""
+    for ns in bundle.linux["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = netns
     bundle.sh("nc -l -p 5000 & sleep 1; "
               "(i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done) | nc 127.0.0.1 5000")
     img = str(tmp_path / "img")
     p1 = pipes()
     start(any_rt, bundle, p1)
     p1.wait_numbers(3)
-    r = any_rt("checkpoint", "--image-path", img, bundle.id, timeout=300)
+    r = any_rt("checkpoint", "--image-path", img + "-refused", bundle.id, timeout=300)
     assert r.returncode != 0, "a dump with an established connection needs --tcp-established"
     assert any_rt.status(bundle.id) == "running"
     checkpoint(any_rt, bundle.id, img, "--tcp-established")
@@ -238,30 +264,24 @@ def test_tmpfs_and_bind_mount(any_rt, bundle, tmp_path, pipes):
 
 
 def test_failed_restore_leaves_nothing(any_rt, bundle, tmp_path, pipes):
-    """A restore criu cannot do (a bind mount's source is missing): a clear error
-    naming its log, nothing left of the new container, the running one untouched."""
+    """A restore criu cannot do (its image lacks inventory.img): a clear error naming
+    criu's log, nothing left of the new container, the running one untouched."""
     bundle.sh(COUNTER)
     img = str(tmp_path / "img")
     p1 = pipes()
     start(any_rt, bundle, p1)
     p1.wait_numbers(2)
     checkpoint(any_rt, bundle.id, img, "--leave-running")
-    p2 = pipes()
-    # a missing bind source: criu cannot restore the external mount
-    b = bundle.copy_config()
-    bundle.config["mounts"].append({"destination": "/host", "type": "bind",
-                                    "source": str(tmp_path / "missing"),
-                                    "options": ["rbind"]})
+    os.unlink(os.path.join(img, "inventory.img"))
     bundle.config["linux"]["cgroupsPath"] += "-2"
     bundle.save()
+    p2 = pipes()
     rc = p2.run(any_rt, "restore", "-d", "-b", bundle.path, "--image-path", img, "other")
-    bundle.config = b
-    bundle.save()
     assert rc != 0
-    if os.path.basename(any_rt.path).startswith("pyrunc"):
-        assert "restore.log" in p2.error().strip().splitlines()[-1]
+    assert "restore.log" in p2.error(), p2.error()
     assert "other" not in any_rt.ids()
     assert not os.path.exists(os.path.join(any_rt.root, "other"))
+    assert not os.path.exists("/sys/fs/cgroup" + bundle.linux["cgroupsPath"])
     assert any_rt.status(bundle.id) == "running"
     p1.wait_numbers(len(p1.numbers()) + 2)
 

@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -111,6 +112,34 @@ int op_fix_stdio(struct child_ctx *ctx, const struct pyrunc_op *op)
         if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EPERM && errno != EROFS)
             return op_fail(ctx, "chown stdio fd %d to %u", fd, uid);
     }
+    return 0;
+}
+
+/* runc's reOpenDevNull: stdio that is /dev/null is the host's, outside the
+ * container's mounts (criu cannot dump a file it cannot reach from there);
+ * after the pivot it becomes the container's own /dev/null. */
+int op_reopen_dev_null(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    (void)op;
+    int null_fd = -1;
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+            continue;
+        if (null_fd < 0) {
+            null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null_fd < 0)
+                return op_fail(ctx, "open /dev/null in the container");
+        }
+        if (dup3(null_fd, fd, 0) < 0) {
+            int saved = errno;
+            close(null_fd);
+            errno = saved;
+            return op_fail(ctx, "reopen stdio fd %d on the container's /dev/null", fd);
+        }
+    }
+    if (null_fd >= 0)
+        close(null_fd);
     return 0;
 }
 

@@ -78,6 +78,7 @@ enum pyrunc_op_kind {
     OP_JOIN_KEYRING,      /* s[0]=session keyring name, flags: PYRUNC_KEYRING_* (keyring.c) */
     OP_JOIN_CGROUP,       /* fd=a v1 "tasks" file, s[0]=its path; flags=1: best effort (cgroups.c) */
     OP_HIDE_MOUNT,        /* s[0]=a host mount (--no-pivot): detach it, or cover it with tmpfs */
+    OP_REOPEN_DEV_NULL,   /* stdio that is the host's /dev/null becomes the container's (creds.c) */
     OP__COUNT
 };
 
@@ -239,6 +240,7 @@ int op_join_keyring(struct child_ctx *, const struct pyrunc_op *);
 int op_join_cgroup(struct child_ctx *, const struct pyrunc_op *);
 int op_hide_mount(struct child_ctx *, const struct pyrunc_op *);
 int op_fix_stdio(struct child_ctx *, const struct pyrunc_op *);
+int op_reopen_dev_null(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_try(struct child_ctx *, const struct pyrunc_op *);
 int op_chdir_retry(struct child_ctx *, const struct pyrunc_op *);
 int op_sched_setattr(struct child_ctx *, const struct pyrunc_op *);

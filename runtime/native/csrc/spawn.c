@@ -53,6 +53,7 @@ static const op_fn op_table[OP__COUNT] = {
     [OP_SECCOMP] = op_seccomp,
     [OP_EXEC] = op_exec,
     [OP_FIX_STDIO] = op_fix_stdio,
+    [OP_REOPEN_DEV_NULL] = op_reopen_dev_null,
     [OP_CHDIR_TRY] = op_chdir_try,
     [OP_CHDIR_RETRY] = op_chdir_retry,
     [OP_SCHED_SETATTR] = op_sched_setattr,

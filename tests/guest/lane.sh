@@ -10,7 +10,7 @@
 #      native.cgroupdriver=cgroupfs, containerd ctr and CRI SystemdCgroup=false,
 #      podman --cgroup-manager cgroupfs).
 # Every part runs even when an earlier one fails; the exit status says whether
-# all passed.  Extra arguments go to run.sh (e.g. --timeout 5400).
+# all passed.  Extra arguments go to run.sh (e.g. --timeout 5400; default 3600).
 #   bash tests/guest/lane.sh [RUN.SH OPTIONS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +19,7 @@ bash "$here/image.sh" >/dev/null
 echo "guest lane: image ready after ${SECONDS} s" >&2
 t0=$SECONDS
 rc=0
-bash "$here/run.sh" --timeout 4200 "$@" -- '
+bash "$here/run.sh" --timeout 3600 "$@" -- '
     rc=0
     part() {
         local name=$1; shift

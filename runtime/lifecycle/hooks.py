@@ -77,6 +77,10 @@ def run(kind: str, config: dict, doc: dict, *, ns_pid: int = 0, nstypes: int = 0
     cgroups: list[str] = []
     if ns_pid:
         cgroups = cgroup_procs_files(ns_pid)
+        if os.geteuid() != 0:
+            # an unprivileged caller's container may sit in cgroups it cannot write
+            # (rootless on v1: none of its own); runc ignores those, so do we
+            cgroups = [c for c in cgroups if os.access(c, os.W_OK)]
         if "pid" in doc:
             doc = dict(doc, pid=pid_in_container(ns_pid))
     stdin = dumps(doc).encode()

@@ -23,7 +23,33 @@ LOCKED = ("recursive mount attributes over a bind of the host's tree: the mounts
 PRLIMIT = ("reads the container's limits with prlimit(2) from the test process, which lacks "
            "CAP_SYS_RESOURCE on this machine and is not the container's user")
 
+RUNC_KILL = ("runc 1.1 as a user cannot signal a container without cgroups (\"lstat : no such "
+             "file or directory\"); pyrunc finds its processes by its pid namespace")
+SYSFS = ("the lane's rootless config binds the host's /sys instead of mounting sysfs, as "
+         "runc's rootless spec does: the test is about the sysfs mount")
+
 NEEDS_ROOT = {
+    "tests/lifecycle/test_runc_cli.py::test_kill_signal_0_checks_a_running_container[runc]":
+        RUNC_KILL,
+    "tests/lifecycle/test_runc_cli.py::test_kill_numbers_go_to_the_kernel_names_are_checked"
+    "[runc]": RUNC_KILL,
+    "tests/security/test_no_mount_namespace.py::test_root_is_the_rootfs_without_a_mount_"
+    "namespace[runc]": "runc 1.1 as a user fails it (\"mount /, flags: 0x84000: operation "
+                       "not permitted\")",
+    "tests/security/test_seccomp.py::test_filter_without_no_new_privs_is_loaded_at_start":
+        HOST_IDS,
+    "tests/mounts/test_mount_points.py::test_proc_and_sys_must_be_mounted_on_an_ordinary_"
+    "directory[pyrunc-symlink-sysfs-/sys]": SYSFS,
+    "tests/mounts/test_mount_points.py::test_proc_and_sys_must_be_mounted_on_an_ordinary_"
+    "directory[pyrunc-file-sysfs-/sys]": SYSFS,
+    "tests/mounts/test_mount_points.py::test_proc_and_sys_must_be_mounted_on_an_ordinary_"
+    "directory[runc-symlink-sysfs-/sys]": SYSFS,
+    "tests/mounts/test_mount_points.py::test_proc_and_sys_must_be_mounted_on_an_ordinary_"
+    "directory[runc-file-sysfs-/sys]": SYSFS,
+    "tests/mounts/test_userns_binds.py::": ("about root's runtime reaching bind sources below "
+                                             "a directory only host root may enter (and a "
+                                             "shared mount it makes): the user reaches "
+                                             "neither"),
     "tests/lifecycle/test_lifecycle.py::test_delete_removes_cgroups": CGROUPS,
     "tests/lifecycle/test_lifecycle.py::test_delete_of_stopped_container_leaves_no_process"
     "[pyrunc-host]": HOST_PID,

@@ -39,6 +39,9 @@ class Manager:
     """What the lifecycle may ask of a container's cgroups (see module docstring)."""
 
     mode = ""
+    # False where a cgroup that exists already is refused anyway (a taken systemd
+    # unit): create then says that, without runc's "not empty" warning first.
+    joins_existing = True
 
     def __init__(self, *, container_id: str = "", cgroups_path: str | None = None,
                  rootless: bool = False, resources: dict | None = None,

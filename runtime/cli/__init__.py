@@ -16,8 +16,8 @@ GLOBAL_FLAGS = (
     Flag("debug", kind=bool, help="enable debug logging"),
     Flag("log", help="set the log file to write pyrunc logs to (default is '/dev/stderr')"),
     Flag("log-format", default="text", help="set the log format ('text' (default), or 'json')"),
-    Flag("root", help="root directory for storage of container state (default: /run/pyrunc, "
-         "or $XDG_RUNTIME_DIR/pyrunc for an unprivileged user)"),
+    Flag("root", help="root directory for storage of container state; $XDG_RUNTIME_DIR/pyrunc "
+         "for an unprivileged user (default: \"/run/pyrunc\")"),
     Flag("criu", help="path to the criu binary used for checkpoint and restore (default: criu)"),
     Flag("systemd-cgroup", kind=bool, help="enable systemd cgroup support"),
     Flag("rootless", default="auto", help="ignore cgroup permission errors"),

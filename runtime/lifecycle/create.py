@@ -262,7 +262,7 @@ class Creation:
         if mgr.freezer_state() == "FROZEN":
             self.cgroup = None      # not ours to remove
             raise PyruncError("container's cgroup unexpectedly frozen")
-        if mgr.exists():
+        if mgr.joins_existing and mgr.exists():
             pids = mgr.pids()
             if pids:
                 log.warning(f"container's cgroup is not empty: {len(pids)} process(es) found")

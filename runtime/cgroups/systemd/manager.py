@@ -26,6 +26,8 @@ NO_SUCH_UNIT = "org.freedesktop.systemd1.NoSuchUnit"
 
 
 class SystemdManager(Manager):
+    joins_existing = False    # a unit of the same name makes StartTransientUnit fail
+
     def __init__(self, fs: Manager, *, unit: str, slice_: str, name: str,
                  extra: list | None = None, started: bool = False) -> None:
         super().__init__(container_id=fs.container_id, cgroups_path=fs.cgroups_path,

@@ -52,7 +52,8 @@ def test_every_check_has_level_description_and_sabotage() -> None:
         assert any(effects), f"{c.id}: the sabotage changes nothing"
 
 
-@pytest.mark.skipif(not SPEC_DIR.is_dir(), reason="the runtime-spec text is not present beside the checkout")
+@pytest.mark.skipif(not SPEC_DIR.is_dir(),
+                    reason="the runtime-spec text is not present beside the checkout")
 def test_sections_name_real_anchors() -> None:
     anchors = {name: _anchors((SPEC_DIR / name).read_text()) for name in SPEC_FILES}
     missing = [f"{c.id}: {c.section}" for c in all_checks() if c.anchor not in anchors[c.spec_file]]

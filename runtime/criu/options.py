@@ -122,3 +122,13 @@ def _page_server(value: str) -> tuple[str, int] | None:
     except ValueError:
         raise PyruncError("Invalid port number") from None
     return address, number
+
+
+def open_dir(path: str, fds: list[int]) -> int:
+    """An image or work directory's fd for criu, added to fds (the caller closes them)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
+    fds.append(fd)
+    return fd

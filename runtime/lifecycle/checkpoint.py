@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from runtime.criu import CriuError
-from runtime.criu.options import DESCRIPTORS, CriuOptions
+from runtime.criu.options import DESCRIPTORS, CriuOptions, open_dir
 from runtime.errors import PyruncError
 from runtime.lifecycle.container import Container
 from runtime.log import log
@@ -51,8 +51,8 @@ def _dump(ctx, c: Container, opts: CriuOptions) -> None:
     config = c.config()
     fds: list[int] = []
     try:
-        images = _open_dir(opts.image_path, fds)
-        work = _open_dir(opts.work_path, fds) if opts.work_path else -1
+        images = open_dir(opts.image_path, fds)
+        work = open_dir(opts.work_path, fds) if opts.work_path else -1
         req = rpc.criu_req()
         req.type = rpc.PRE_DUMP if opts.pre_dump else rpc.DUMP
         o = req.opts
@@ -101,15 +101,6 @@ def _dump(ctx, c: Container, opts: CriuOptions) -> None:
     finally:
         for fd in fds:
             os.close(fd)
-
-
-def _open_dir(path: str, fds: list[int]) -> int:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
-    fds.append(fd)
-    return fd
 
 
 def _external_namespaces(o, config: dict, criu) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from runtime.criu.options import DESCRIPTORS, CriuOptions
+from runtime.criu.options import DESCRIPTORS, CriuOptions, open_dir
 from runtime.errors import PyruncError
 from runtime.lifecycle.create import (
     _write_pid_file,
@@ -119,11 +119,11 @@ class Restoration:
         inherit: list[int] = []
         mounted = ""
         try:
-            images = _open_dir(copts.image_path, fds)
+            images = open_dir(copts.image_path, fds)
             work = -1
             if copts.work_path:
                 copts.prepare_dirs()
-                work = _open_dir(copts.work_path, fds)
+                work = open_dir(copts.work_path, fds)
             req = rpc.criu_req()
             req.type = rpc.RESTORE
             o = req.opts
@@ -267,15 +267,6 @@ class Restoration:
                 log.warning(f"remove cgroups: {e}")
         if self.dir:
             remove_dir(self.dir)
-
-
-def _open_dir(path: str, fds: list[int]) -> int:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
-    fds.append(fd)
-    return fd
 
 
 def _descriptors(image_path: str) -> list[str]:

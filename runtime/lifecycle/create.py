@@ -84,6 +84,22 @@ def rfc3339_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
+def kill_and_uncgroup(pid: int, cgroup) -> None:
+    """Undo a create (or a restore): kill and reap its process, remove its cgroups
+    (a failure there is reported, and the undoing goes on)."""
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    if cgroup is not None:
+        try:
+            cgroup.destroy()
+        except Exception as e:  # noqa: BLE001 - report, keep undoing
+            log.warning(f"remove cgroups: {e}")
+
+
 class Creation:
     """One `create`: each step records what it made, so rollback() can undo it."""
 
@@ -376,17 +392,7 @@ class Creation:
     def rollback(self) -> None:
         if self.channel is not None:
             self.channel.close()
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass
-        if self.cgroup is not None:
-            try:
-                self.cgroup.destroy()
-            except Exception as e:  # noqa: BLE001 - report, keep undoing
-                log.warning(f"remove cgroups: {e}")
+        kill_and_uncgroup(self.pid, self.cgroup)
         if self.pid and has_hooks(self.config, "poststop"):
             from runtime.lifecycle import hooks
 

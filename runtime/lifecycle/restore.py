@@ -18,6 +18,7 @@ from runtime.criu.options import DESCRIPTORS, CriuOptions, open_dir
 from runtime.errors import PyruncError
 from runtime.lifecycle.create import (
     _write_pid_file,
+    kill_and_uncgroup,
     load_bundle_config,
     rfc3339_now,
 )
@@ -246,25 +247,13 @@ class Restoration:
             self._console = -1
 
     def rollback(self) -> None:
-        import _signal as signal
-
         self.close()
         if self.master >= 0:
             os.close(self.master)
             self.master = -1
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass
-        if self.cgroup is not None:
-            # criu kills what it restored when it fails; the cgroups may be shared
-            # (a cgroupsPath another container uses): only removed, never emptied.
-            try:
-                self.cgroup.destroy()
-            except Exception as e:  # noqa: BLE001 - report, keep undoing
-                log.warning(f"remove cgroups: {e}")
+        # criu kills what it restored when it fails; the cgroups may be shared
+        # (a cgroupsPath another container uses): only removed, never emptied.
+        kill_and_uncgroup(self.pid, self.cgroup)
         if self.dir:
             remove_dir(self.dir)
 

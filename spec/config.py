@@ -108,8 +108,51 @@ def _read_json(path: str) -> object:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not valid UTF-8 at byte {e.start}") from None
     try:
-        return jsonio.loads(text)
+        doc = jsonio.loads(text)
     except ValueError as e:  # the message carries line and column
         raise ConfigError(f"{path}: invalid JSON: {e}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
+    if "\\u0000" in text:  # the only way a NUL gets into a JSON string
+        _refuse_nul(path, doc)
+    return doc
+
+
+def _refuse_nul(path: str, doc: object) -> None:
+    """A NUL cannot reach a syscall (C would cut the string there): refuse the first
+    string that has one, in runc's words for a mount.  process.env is left to the
+    environment check, which names the variable as runc does."""
+    where = _nul_at(doc, "")
+    if where is None:
+        return
+    if where.startswith("mounts["):
+        mount = doc["mounts"][int(where[7:where.index("]")])]  # type: ignore[index]
+        dest = mount.get("destination") if isinstance(mount, dict) else mount
+        raise ConfigError(f"invalid mount {dest!r}: mount field contains null byte "
+                          f"({where} has a NUL byte)")
+    raise ConfigError(f"{path}: {where} contains a NUL byte")
+
+
+_NUL_CHECKED_LATER = {"process.env", "env"}
+
+
+def _nul_at(node: object, where: str) -> str | None:
+    """The JSON path of the first string (key or value) under node with a NUL in it."""
+    if isinstance(node, str):
+        return where if "\0" in node else None
+    if isinstance(node, dict):
+        for key, value in node.items():
+            at = f"{where}.{key}" if where else key
+            if at in _NUL_CHECKED_LATER:
+                continue
+            if "\0" in key:
+                return at
+            found = _nul_at(value, at)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found = _nul_at(value, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None

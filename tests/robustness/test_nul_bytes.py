@@ -19,6 +19,15 @@ def _set(config: dict, field: str) -> None:
         config["linux"]["cgroupsPath"] += "\0x"
     elif field == "mount destination":
         config["mounts"].append({"destination": "/x\0y", "type": "tmpfs", "source": "tmpfs"})
+    elif field == "proc mount destination":  # found by test_fuzz_mounts
+        config["mounts"].append({"destination": "a\0b", "type": "proc", "source": "proc"})
+    elif field == "mount option":
+        config["mounts"].append({"destination": "/x", "type": "tmpfs", "source": "tmpfs",
+                                 "options": ["size=1m\0"]})
+    elif field == "hostname":
+        config["hostname"] = "a\0b"
+    elif field == "annotation key":
+        config["annotations"] = {"a\0b": "c"}
     elif field == "cwd":
         config["process"]["cwd"] = "/a\0b"
     elif field == "args":
@@ -27,8 +36,9 @@ def _set(config: dict, field: str) -> None:
         config["process"]["env"].append("A=b\0c")
 
 
-@pytest.mark.parametrize("field", ["root.path", "cgroupsPath", "mount destination", "cwd",
-                                   "args", "env"])
+@pytest.mark.parametrize("field", ["root.path", "cgroupsPath", "mount destination",
+                                   "proc mount destination", "mount option", "hostname",
+                                   "annotation key", "cwd", "args", "env"])
 def test_nul_byte_is_refused(rt, bundle, cgroup_parent, field):
     _set(bundle.config, field)
     bundle.save()
@@ -36,5 +46,5 @@ def test_nul_byte_is_refused(rt, bundle, cgroup_parent, field):
     assert p.returncode != 0
     assert_no_bug_output(p)
     lines = error_lines(p.stderr)
-    assert len(lines) == 1 and "nul byte" in lines[0].lower(), p.stderr
+    assert len(lines) == 1 and ("nul byte" in lines[0].lower() or "null byte" in lines[0]), p.stderr
     assert found(rt.root, bundle.id, cgroup_parent, bundle.path) == []

@@ -207,6 +207,12 @@ class Restoration:
                                  self.state.get("annotations"))
                 hooks.run("prestart", self.config, st, cwd=self.bundle)
                 hooks.run("createRuntime", self.config, st, cwd=self.bundle)
+        elif script == "network-unlock" and self.copts.tcp_established:
+            netns = _netns_path(self.config)
+            if netns:
+                from runtime.criu.network_lock import drop_dump_lock
+
+                drop_dump_lock(netns)
         elif script == "post-restore":
             self.pid = pid
         elif script == "orphan-pts-master":
@@ -256,6 +262,13 @@ class Restoration:
         kill_and_uncgroup(self.pid, self.cgroup)
         if self.dir:
             remove_dir(self.dir)
+
+
+def _netns_path(config: dict) -> str:
+    for ns in (config.get("linux") or {}).get("namespaces") or []:
+        if ns.get("type") == "network":
+            return ns.get("path") or ""
+    return ""
 
 
 def _descriptors(image_path: str) -> list[str]:

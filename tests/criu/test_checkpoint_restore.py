@@ -162,15 +162,22 @@ def netns():
         subprocess.run(["ip", "netns", "del", name])
 
 
-@pytest.mark.xfail(reason="fails for pyrunc and runc alike: the container's output stops "
-                   "before the checkpoint; not diagnosed yet (docs/checkpoint.md)", strict=False)
-def test_tcp_connection_on_loopback(any_rt, bundle, tmp_path, pipes, netns):
+def test_tcp_connection_on_loopback(any_rt, bundle, tmp_path, pipes, netns, request):
     """A client counts into a TCP connection to a server in the same container that
-    prints what it receives: after the restore the connection still carries the count."""
+    prints what it receives: after the restore the connection still carries the count.
+    The namespace is external, so the dump leaves criu's network lock in it and
+    criu 3.17's restore cannot undo both locks: pyrunc drops the dump's at the
+    restore's network-unlock (runtime/criu/network_lock.py); runc does not."""
+    if os.path.basename(any_rt.path) == "runc":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="runc 1.1.5 leaves criu's network lock of the dump in an "
+            "external network namespace: the restored connection carries nothing"))
     for ns in bundle.linux["namespaces"]:
         if ns["type"] == "network":
             ns["path"] = netns
-    bundle.sh("nc -l -p 5000 & sleep 1; "
+    # The server's stdin stays open (a background job's would be /dev/null): busybox
+    # nc ends the connection at its stdin's end, and the count would stop at 1.
+    bundle.sh("sleep 100000 | nc -l -p 5000 & sleep 1; "
               "(i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done) | nc 127.0.0.1 5000")
     img = str(tmp_path / "img")
     p1 = pipes()

@@ -242,7 +242,8 @@ def test_events_stream_reports_oom_and_ends_with_the_container(pyrunc, start, tm
                                                        "--interval", "300ms", cid],
                                    stdout=f, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: '"type":"oom"' in out.read_text(), timeout=20)
+        # 64 MiB to fill first: generous for qemu TCG under load
+        assert wait_for(lambda: '"type":"oom"' in out.read_text(), timeout=60)
         assert wait_for(lambda: out.read_text().count('"type":"stats"') >= 2)
         assert pyrunc("delete", "--force", cid).returncode == 0
         assert watcher.wait(timeout=20) == 0, watcher.stderr.read()

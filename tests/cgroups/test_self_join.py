@@ -159,7 +159,8 @@ def test_exec_into_a_paused_container_does_not_freeze_the_runtime(rt, bundle):
     with subprocess.Popen(rt.cmd("exec", "-d", "--ignore-paused", bundle.id, "/bin/true"),
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as p:
         try:
-            deadline = time.monotonic() + 5
+            # generous: the exec'd runtime starts Python first (slow under qemu TCG)
+            deadline = time.monotonic() + 30
             joined = False
             while time.monotonic() < deadline and p.poll() is None:
                 with open(freezer) as f:

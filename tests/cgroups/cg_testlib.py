@@ -17,6 +17,26 @@ requires_root = pytest.mark.skipif(os.geteuid() != 0,
                                    reason="needs root: creates real cgroups")
 
 
+def has_v1_hierarchies() -> bool:
+    """Whether this host mounts any v1 controller hierarchy (v1 or hybrid layout)."""
+    return any(not c.startswith("name=") for c in mounts.hierarchies().v1)
+
+
+V1_ONLY_REASON = ("needs cgroup v1 hierarchies; this host is cgroup v2 only: "
+                  "tests/cgroups/test_v2_guest.py covers v2")
+# For tests whose subject exists only on v1 (v1 files, temporary v1 hierarchies,
+# the hybrid layout): the one place that says so.
+requires_v1 = pytest.mark.skipif(not has_v1_hierarchies(), reason=V1_ONLY_REASON)
+
+
+def unified_dir(rel: str) -> str | None:
+    """The cgroup2 directory of ``rel`` on a host whose cgroups are all on cgroup2, else None."""
+    h = mounts.hierarchies()
+    if has_v1_hierarchies() or h.unified is None:
+        return None
+    return os.path.join(h.unified.mountpoint, rel.lstrip("/"))
+
+
 def has_blkio_weight() -> bool:
     """Whether the kernel has a v1 blkio weight file (CFQ's blkio.weight or BFQ's
     blkio.bfq.weight): without an I/O scheduler that has weights, neither exists."""

@@ -9,29 +9,51 @@ import subprocess
 import time
 
 import pytest
+from cg_testlib import unified_dir
 
 from runtime.cgroups import mounts
 from tests.support import leaks
 
 V1 = mounts.hierarchies().v1
+# All controllers on cgroup2 (a systemd + v2 host): one directory, the v2 files.
+UNIFIED = unified_dir("/") is not None
+PRECREATED = () if UNIFIED else ("devices", "pids", "freezer")
 
 
 def v1_dir(sub: str, rel: str) -> str:
     return os.path.join(V1[sub].mountpoint, rel.lstrip("/"))
 
 
+def dirs_of(rel: str) -> list[str]:
+    """The container's cgroup directories: its v1 ones (devices, pids, freezer) or its
+    one cgroup2 directory."""
+    return [unified_dir(rel)] if UNIFIED else [v1_dir(sub, rel) for sub in PRECREATED]
+
+
+def freeze(rel: str, frozen: bool) -> None:
+    if UNIFIED:
+        path, value = os.path.join(unified_dir(rel), "cgroup.freeze"), "01"[frozen]
+    else:
+        path = os.path.join(v1_dir("freezer", rel), "freezer.state")
+        value = "FROZEN" if frozen else "THAWED"
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def frozen_state(rel: str) -> str:
+    name = "cgroup.freeze" if UNIFIED else "freezer.state"
+    with open(os.path.join(dirs_of(rel)[-1], name)) as f:
+        return f.read().strip()
+
+
 @pytest.fixture
 def precreated(bundle):
-    """The container's cgroup made beforehand (devices, pids, freezer), removed after."""
+    """The container's cgroup made beforehand (v1: devices, pids, freezer), removed after."""
     rel = bundle.linux["cgroupsPath"]
-    made = []
-    for sub in ("devices", "pids", "freezer"):
-        path = v1_dir(sub, rel)
+    for path in dirs_of(rel):
         os.makedirs(path, exist_ok=True)
-        made.append(path)
     yield rel
-    with open(os.path.join(v1_dir("freezer", rel), "freezer.state"), "w") as f:
-        f.write("THAWED")
+    freeze(rel, False)
     leaks.remove_cgroup_tree(rel)
 
 
@@ -50,8 +72,8 @@ def test_unified_on_a_v1_host_is_an_invalid_configuration(any_rt, bundle):
 def test_a_cgroup_holding_processes_gives_a_warning(any_rt, bundle, precreated):
     sleeper = subprocess.Popen(["sleep", "1000"])
     try:
-        for sub in ("devices", "pids", "freezer"):
-            with open(os.path.join(v1_dir(sub, precreated), "cgroup.procs"), "w") as f:
+        for path in dirs_of(precreated):
+            with open(os.path.join(path, "cgroup.procs"), "w") as f:
                 f.write(str(sleeper.pid))
         bundle.args("/bin/true")
         p = any_rt("run", "-b", bundle.path, bundle.id)
@@ -66,16 +88,14 @@ def test_a_cgroup_holding_processes_gives_a_warning(any_rt, bundle, precreated):
 
 
 def test_a_frozen_cgroup_is_refused_not_joined(any_rt, bundle, precreated):
-    freezer = v1_dir("freezer", precreated)
-    with open(os.path.join(freezer, "freezer.state"), "w") as f:
-        f.write("FROZEN")
+    freeze(precreated, True)
     p = any_rt("run", "-b", bundle.path, bundle.id, timeout=20)
     assert p.returncode == 1
     assert 'failed: container\'s cgroup unexpectedly frozen"' in p.stderr
     assert any_rt.ids() == []
     assert leaks.processes_mentioning(bundle.id) == []
-    with open(os.path.join(freezer, "freezer.state")) as f:    # not ours: left as found
-        assert f.read().strip() == "FROZEN"
+    # not ours: left as found
+    assert frozen_state(precreated) == ("1" if UNIFIED else "FROZEN")
 
 
 @pytest.mark.parametrize("rule", [
@@ -112,31 +132,41 @@ def read_of(rt, cid: str, name: str) -> str:
     sub = name.split(".")[0]
     with open(f"/proc/{rt.state(cid)['pid']}/cgroup") as f:
         for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
+            hid, controllers, path = line.rstrip("\n").split(":", 2)
+            if UNIFIED and hid == "0":
+                with open(os.path.join(unified_dir(path), name)) as g:
+                    return g.read().strip()
             if sub in controllers.split(","):
                 with open(os.path.join(V1[sub].mountpoint, path.lstrip("/"), name)) as g:
                     return g.read().strip()
     raise AssertionError(f"{cid} is in no {sub} cgroup")
 
 
-@pytest.mark.parametrize("flags, files", [
+# The files on v1, then on a cgroup2-only host (runc's conversions: swap.max is
+# memory+swap minus memory, shares 2 is weight 1).
+@pytest.mark.parametrize("flags, files, v2_files", [
     (["--memory", "-1", "--memory-swap", "-1"],
-     {"memory.limit_in_bytes": "9223372036854771712"}),
+     {"memory.limit_in_bytes": "9223372036854771712"},
+     {"memory.max": "max", "memory.swap.max": "max"}),
     (["--memory", "100M", "--memory-reservation", "50M", "--memory-swap", "200M"],
      {"memory.limit_in_bytes": str(100 << 20), "memory.soft_limit_in_bytes": str(50 << 20),
-      "memory.memsw.limit_in_bytes": str(200 << 20)}),
-    (["--pids-limit", "-1"], {"pids.max": "max"}),
+      "memory.memsw.limit_in_bytes": str(200 << 20)},
+     {"memory.max": str(100 << 20), "memory.low": str(50 << 20),
+      "memory.swap.max": str(100 << 20)}),
+    (["--pids-limit", "-1"], {"pids.max": "max"}, {"pids.max": "max"}),
     (["--cpu-quota", "-1", "--cpu-period", "50000"],
-     {"cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "50000"}),
+     {"cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "50000"},
+     {"cpu.max": "max 50000"}),
     (["--cpu-share", "2", "--cpu-quota", "10000"],
-     {"cpu.shares": "2", "cpu.cfs_quota_us": "10000"}),
+     {"cpu.shares": "2", "cpu.cfs_quota_us": "10000"},
+     {"cpu.weight": "1", "cpu.max": "10000 100000"}),
     (["--kernel-memory", "50M", "--kernel-memory-tcp", "50M"],      # a warning, ignored
-     {"memory.limit_in_bytes": str(64 << 20)}),
+     {"memory.limit_in_bytes": str(64 << 20)}, {"memory.max": str(64 << 20)}),
 ], ids=["unlimited-memory", "memory", "unlimited-pids", "cpu-period", "cpu", "kernel"])
-def test_update_takes_what_runc_takes(any_rt, running, flags, files):
+def test_update_takes_what_runc_takes(any_rt, running, flags, files, v2_files):
     p = any_rt("update", *flags, running.id)
     assert p.returncode == 0, p.stderr
-    for name, value in files.items():
+    for name, value in (v2_files if UNIFIED else files).items():
         assert read_of(any_rt, running.id, name) == value, name
 
 

@@ -19,11 +19,11 @@ import time
 import traceback
 
 import pytest
-from cg_testlib import requires_root
+from cg_testlib import requires_root, requires_v1
 
 from runtime.cgroups import for_container, mounts
 
-pytestmark = requires_root
+pytestmark = [requires_root, requires_v1]
 
 CLONE_NEWNS = 0x00020000
 EXTRA = ("net_cls", "net_prio", "perf_event")

@@ -35,6 +35,7 @@ from tests.e2e.env import (
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RESOLV_CONF = "/etc/resolv.conf"
 
 
 def _e2e_requested(config: pytest.Config) -> bool:
@@ -103,6 +104,11 @@ def runtime_binary() -> str:
 def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     need("containerd", "ctr", "containerd-shim-runc-v2")
     shared_run_dir_existed = os.path.exists(SHARED_RUN_DIR)
+    # The CRI plugin copies the host's resolv.conf into every pod; a host
+    # without a network (the guest) may have none: an empty one, for the session.
+    made_resolv_conf = not os.path.lexists(RESOLV_CONF)
+    if made_resolv_conf:
+        open(RESOLV_CONF, "w").close()
     daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF,
                         systemd_cgroup=e2e_cgroups.systemd)
     try:
@@ -117,6 +123,8 @@ def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     finally:
         daemon.stop()
         remove_shared_run_dirs(shared_run_dir_existed)
+        if made_resolv_conf:
+            os.unlink(RESOLV_CONF)
 
 
 @pytest.fixture(scope="session")

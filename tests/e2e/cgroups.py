@@ -86,6 +86,9 @@ class Layout:
         if self.systemd:
             systemctl("stop", self.top)
             systemctl("reset-failed", self.top)
+            left = our_units(self.top[:-len(".slice")] + "*")
+            if left:
+                raise AssertionError(f"units left after the session: {sorted(left)}")
         else:
             kill_cgroup_processes(self.top)
 

@@ -86,7 +86,10 @@ class Layout:
         if self.systemd:
             systemctl("stop", self.top)
             systemctl("reset-failed", self.top)
-            left = our_units(self.top[:-len(".slice")] + "*")
+            deadline = time.monotonic() + 30
+            while (left := our_units(self.top[:-len(".slice")] + "*")) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.5)  # systemd unloads a stopped unit soon after
             if left:
                 raise AssertionError(f"units left after the session: {sorted(left)}")
         else:

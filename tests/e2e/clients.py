@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+from tests.e2e.cgroups import Layout
 from tests.e2e.daemons import CTR_NAMESPACE, RUNTIME_NAME, Containerd, Dockerd
 from tests.e2e.env import attempt, checked, run
 
@@ -51,18 +52,20 @@ class Docker(Client):
 
 
 class Ctr(Client):
-    def __init__(self, daemon: Containerd, runtime_binary: str, cgroup_parent: str) -> None:
+    def __init__(self, daemon: Containerd, runtime_binary: str, layout: Layout) -> None:
         self.daemon = daemon
         self.runtime_binary = runtime_binary
-        self.cgroup_parent = cgroup_parent
+        self.layout = layout
 
     def argv(self, *args: str) -> list[str]:
         return self.daemon.ctr(*args, namespace=CTR_NAMESPACE)
 
     def run_argv(self, cid: str, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
-        """`ctr run` with the runtime binary under test and a cgroup of the suite's."""
-        return ["run", "--runc-binary", self.runtime_binary,
-                "--cgroup", f"{self.cgroup_parent}/{cid}", *flags, *args]
+        """`ctr run` with the runtime binary under test and a cgroup of the suite's
+        (the shim's SystemdCgroup option with the systemd driver)."""
+        systemd = ["--runc-systemd-cgroup"] if self.layout.systemd else []
+        return ["run", "--runc-binary", self.runtime_binary, *systemd,
+                "--cgroup", self.layout.ctr_cgroups_path(cid), *flags, *args]
 
     def task_pid(self, cid: str) -> int:
         for line in self.ok("tasks", "list").stdout.splitlines()[1:]:
@@ -80,7 +83,8 @@ class Ctr(Client):
 
 
 class Podman(Client):
-    def __init__(self, workdir: str, runtime_binary: str, cgroup_parent: str) -> None:
+    def __init__(self, workdir: str, runtime_binary: str, cgroup_parent: str,
+                 cgroup_manager: str = "cgroupfs") -> None:
         self.dir = workdir
         self.cgroup_parent = cgroup_parent
         self.graphroot = os.path.join(workdir, "storage")
@@ -90,7 +94,7 @@ class Podman(Client):
         os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
         os.makedirs(os.path.join(workdir, "networks"), exist_ok=True)
         with open(self.conf, "w") as f:
-            f.write(containers_conf(workdir, runtime_binary))
+            f.write(containers_conf(workdir, runtime_binary, cgroup_manager))
         with open(self.storage_conf, "w") as f:
             f.write(storage_conf(self.graphroot, self.runroot))
         self.env = {"CONTAINERS_CONF": self.conf, "CONTAINERS_STORAGE_CONF": self.storage_conf}
@@ -112,9 +116,10 @@ class Podman(Client):
         attempt(self.argv("rm", "-af", "-t", "0"), env=self.env, timeout=120)
 
 
-def containers_conf(workdir: str, runtime_binary: str) -> str:
-    """podman's engine settings: the runtime under test, cgroupfs (PID 1 is not
-    systemd), no network by default (a bridge would change the host's
+def containers_conf(workdir: str, runtime_binary: str, cgroup_manager: str) -> str:
+    """podman's engine settings: the runtime under test, the cgroup manager
+    (systemd: conmon in a scope of its own, the runtime gets --systemd-cgroup
+    and "slice:libpod:<id>"), no network by default (a bridge would change the host's
     forwarding and firewall), every scratch directory inside `workdir`, and
     rlimits within root's hard limits (podman asks for 1048576 open files,
     which needs CAP_SYS_RESOURCE, absent here)."""
@@ -128,7 +133,7 @@ default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 network_config_dir = "{workdir}/networks"
 
 [engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = "{cgroup_manager}"
 events_logger = "file"
 events_logfile_path = "{workdir}/events.log"
 tmp_dir = "{workdir}/tmp"

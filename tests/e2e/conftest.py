@@ -13,6 +13,7 @@ import tempfile
 import pytest
 
 from tests.e2e import images
+from tests.e2e.cgroups import Layout, driver, our_units, systemd_is_init
 from tests.e2e.clients import Ctr, Docker, Podman
 from tests.e2e.daemons import (
     CRI_NAMESPACE,
@@ -27,13 +28,14 @@ from tests.e2e.env import (
     binary,
     checked,
     default_root,
-    kill_cgroup_processes,
     need,
     remove_tree,
     run,
+    wait_for,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RESOLV_CONF = "/etc/resolv.conf"
 
 
 def _e2e_requested(config: pytest.Config) -> bool:
@@ -60,11 +62,40 @@ def e2e_dir():
 
 
 @pytest.fixture(scope="session")
-def e2e_cgroups(cgroup_parent):
-    """The suite's cgroup parent; torn down after every daemon and client
-    fixture (they depend on it), killing what a stuck client left running."""
-    yield cgroup_parent
-    kill_cgroup_processes(cgroup_parent)
+def e2e_cgroups(cgroup_parent) -> Layout:
+    """The suite's cgroup driver and parents (tests/e2e/cgroups.py); torn down
+    after every daemon and client fixture (they depend on it), killing what a
+    stuck client left running (with systemd: stopping the session's slice)."""
+    layout = Layout(driver(), cgroup_parent)
+    if layout.systemd and not systemd_is_init():
+        pytest.skip("PYRUNC_E2E_CGROUP_DRIVER=systemd needs systemd as PID 1 (tests/guest)")
+    yield layout
+    layout.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def no_unit_left():
+    """Where systemd runs: every scope (and pyrunc unit but the session's
+    slices) a test made is gone after it, whichever driver the clients use
+    (with cgroupfs none is made).
+    A conmon's scope goes when conmon exits, just after the container."""
+    if not systemd_is_init():
+        yield
+        return
+    def units() -> set[str]:
+        # The session's slices stay until its end, as runc leaves a slice.
+        return our_units("*.scope") | {u for u in our_units("pyrunc*")
+                                       if not u.endswith(".slice")}
+
+    before = units()
+
+    def left() -> set[str]:
+        return units() - before
+    yield
+    try:
+        wait_for(lambda: not left(), 10, "the test's scopes to go")
+    except AssertionError:
+        pytest.fail(f"units left after the test: {sorted(left())}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +110,13 @@ def runtime_binary() -> str:
 def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     need("containerd", "ctr", "containerd-shim-runc-v2")
     shared_run_dir_existed = os.path.exists(SHARED_RUN_DIR)
-    daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF)
+    # The CRI plugin copies the host's resolv.conf into every pod; a host
+    # without a network (the guest) may have none: an empty one, for the session.
+    made_resolv_conf = not os.path.lexists(RESOLV_CONF)
+    if made_resolv_conf:
+        open(RESOLV_CONF, "w").close()
+    daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF,
+                        systemd_cgroup=e2e_cgroups.systemd)
     try:
         daemon.start()
         archive = images.oci_archive(e2e_dir, {
@@ -92,18 +129,20 @@ def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     finally:
         daemon.stop()
         remove_shared_run_dirs(shared_run_dir_existed)
+        if made_resolv_conf:
+            os.unlink(RESOLV_CONF)
 
 
 @pytest.fixture(scope="session")
 def ctr(containerd, runtime_binary, e2e_cgroups) -> Ctr:
-    return Ctr(containerd, runtime_binary, f"{e2e_cgroups}/ctr")
+    return Ctr(containerd, runtime_binary, e2e_cgroups)
 
 
 @pytest.fixture(scope="session")
 def docker(e2e_dir, containerd, runtime_binary, e2e_cgroups):
     need("dockerd", "/usr/bin/docker")
     daemon = Dockerd(os.path.join(e2e_dir, "docker"), containerd.socket, runtime_binary,
-                     f"{e2e_cgroups}/docker")
+                     e2e_cgroups.parent("docker"), e2e_cgroups.driver)
     try:
         daemon.start()
         client = Docker(daemon)
@@ -126,7 +165,8 @@ def podman(e2e_dir, runtime_binary, e2e_cgroups):
     fixed_new = [d for d in PODMAN_FIXED_DIRS if not os.path.exists(d)]
     runtime_root = default_root()
     root_new = not os.path.exists(runtime_root)
-    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, f"{e2e_cgroups}/podman")
+    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, e2e_cgroups.parent("podman"),
+                    e2e_cgroups.driver)
     try:
         client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
                   images.BUSYBOX_REF)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 
+from tests.e2e.cgroups import V2
 from tests.e2e.env import attempt, remove_tree, run, wait_for
 
 RUNTIME_NAME = "pyrunc"
@@ -61,15 +62,20 @@ class Daemon:
 class Containerd(Daemon):
     name = "containerd"
 
-    def __init__(self, workdir: str, runtime_binary: str, sandbox_image: str) -> None:
+    def __init__(self, workdir: str, runtime_binary: str, sandbox_image: str,
+                 systemd_cgroup: bool = False) -> None:
         super().__init__(workdir)
         self.runtime_binary = runtime_binary
+        self.systemd_cgroup = systemd_cgroup
         self.sandbox_image = sandbox_image
         self.socket = os.path.join(workdir, "containerd.sock")
         self.config_path = os.path.join(workdir, "config.toml")
 
     def config_toml(self) -> str:
         d = self.dir
+        # The runc shim's SystemdCgroup: the runtime gets --systemd-cgroup and a
+        # "slice:prefix:name" cgroupsPath from the CRI plugin (kubeadm's default).
+        systemd = "true" if self.systemd_cgroup else "false"
         return f"""\
 version = 2
 root = "{d}/root"
@@ -102,10 +108,13 @@ state = "{d}/state"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = {systemd}
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{RUNTIME_NAME}]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{RUNTIME_NAME}.options]
         BinaryName = "{self.runtime_binary}"
+        SystemdCgroup = {systemd}
 """
 
     def start(self) -> None:
@@ -162,7 +171,7 @@ class Dockerd(Daemon):
     name = "dockerd"
 
     def __init__(self, workdir: str, containerd_socket: str, runtime_binary: str,
-                 cgroup_parent: str) -> None:
+                 cgroup_parent: str, cgroup_driver: str = "cgroupfs") -> None:
         super().__init__(workdir)
         self.socket = os.path.join(workdir, "docker.sock")
         self.config_path = os.path.join(workdir, "daemon.json")
@@ -170,7 +179,6 @@ class Dockerd(Daemon):
                            "DOCKER_CONFIG": os.path.join(workdir, "client-config")}
         self.config = {
             "runtimes": {RUNTIME_NAME: {"path": runtime_binary}},
-            "exec-opts": ["native.cgroupdriver=cgroupfs"],
             "cgroup-parent": cgroup_parent,
             "bridge": "none",
             "iptables": False,
@@ -187,6 +195,10 @@ class Dockerd(Daemon):
             "containerd-namespace": DOCKER_NAMESPACE,
             "containerd-plugins-namespace": DOCKER_NAMESPACE + "-plugins",
         }
+        # systemd is dockerd's own default where PID 1 is systemd on cgroup v2:
+        # the suite then leaves the choice to it (and checks `docker info`).
+        if cgroup_driver == "cgroupfs" or not V2:
+            self.config["exec-opts"] = [f"native.cgroupdriver={cgroup_driver}"]
 
     def start(self) -> None:
         with open(self.config_path, "w") as f:

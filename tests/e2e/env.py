@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -14,11 +13,17 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from tests.e2e.cgroups import cgroup_file, kill_cgroup_processes
 from tests.support.runtime import binary, is_pyrunc
 
 __all__ = ["binary", "is_pyrunc", "run", "need", "wait_for", "cgroup_file", "free_port",
            "checked", "remove_tree", "default_root", "attempt",
-           "kill_cgroup_processes", "skip_if_cgroup_metrics_impossible"]
+           "kill_cgroup_processes", "skip_if_cgroup_metrics_impossible", "SLOW"]
+
+# Under qemu's TCG (the guest, tests/guest) every fork and exec is ~10x slower:
+# the clients' and the tests' own time limits grow by this factor there.
+SLOW = float(os.environ.get("PYRUNC_E2E_TIME_SCALE") or
+             (5 if os.environ.get("PYRUNC_IN_GUEST") == "1" else 1))
 
 
 def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
@@ -26,6 +31,7 @@ def run(cmd: Sequence[str], *, input: str | None = None, timeout: float = 90,
     """Run a client command; output goes through files, not pipes, because a
     daemonized helper (conmon, a shim) may keep an inherited pipe open."""
     full_env = dict(os.environ, **(env or {}))
+    timeout *= SLOW
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         r = subprocess.run(list(cmd), stdout=out, stderr=err, timeout=timeout, env=full_env,
                            cwd=cwd, input=input.encode() if input is not None else None,
@@ -47,31 +53,6 @@ def attempt(cmd: Sequence[str], *, timeout: float = 30,
         return None
 
 
-def kill_cgroup_processes(parent: str) -> None:
-    """SIGKILL every process left in the suite's cgroups (containers whose
-    client gave up on them), so that the cgroups can be removed."""
-    top = os.path.join("/sys/fs/cgroup/pids", parent.lstrip("/"))
-
-    def left() -> list[int]:
-        pids = []
-        for dirpath, _, _ in os.walk(top):
-            try:
-                with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                    pids += [int(p) for p in f.read().split()]
-            except OSError:
-                pass
-        return pids
-
-    deadline = time.monotonic() + 10
-    while (pids := left()) and time.monotonic() < deadline:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-
-
 def checked(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     """Fail the test with the client's own words when a command failed."""
     if p.returncode != 0:
@@ -87,6 +68,7 @@ def need(*binaries: str) -> None:
 
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, step: float = 0.1):
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     while True:
         value = pred()
@@ -95,17 +77,6 @@ def wait_for(pred: Callable[[], object], timeout: float, what: str, step: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(step)
-
-
-def cgroup_file(pid: int | str, controller: str, name: str) -> str:
-    """The content of a cgroup v1 file of the cgroup that `pid` is in."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            if controller in controllers.split(","):
-                with open(f"/sys/fs/cgroup/{controller}{path}/{name}") as g:
-                    return g.read().strip()
-    raise AssertionError(f"pid {pid} is in no {controller} cgroup")
 
 
 def default_root() -> str:

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
 from tests.e2e.daemons import CTR_NAMESPACE
 from tests.e2e.env import (
     binary,
@@ -95,7 +96,7 @@ def test_task_metrics(ctr, running):
                    if len(line.split()) == 2)
     metrics = {k: v.strip() for k, v in metrics.items()}
     assert metrics.get("pids.current") == "1", out
-    assert int(metrics["memory.usage_in_bytes"]) > 0
+    assert int(metrics["memory.usage" if V2 else "memory.usage_in_bytes"]) > 0, out
 
 
 def test_pause_resume(ctr, running):
@@ -134,11 +135,18 @@ def test_kill_all(ctr, running):
     wait_for(lambda: ctr.task_status(c) == "STOPPED", 20, "the task to stop")
 
 
-def test_delete(ctr, running):
+def test_delete(ctr, running, e2e_cgroups):
     c = running()
     pid = ctr.task_pid(c)
-    with open(f"/proc/{pid}/cgroup") as f:
-        memcg = next(line.split(":", 2)[2].strip() for line in f if ":memory:" in line)
+    memcg = cgroup_dir(pid, "memory")
+    # The cgroup the suite asked for: a scope "ctr-<id>.scope" in the ctr slice
+    # with systemd (the shim's SystemdCgroup, from --runc-systemd-cgroup).
+    unit = f"ctr-{c}.scope"
+    if e2e_cgroups.systemd:
+        assert proc_cgroup(pid, "memory") == f"{e2e_cgroups.parent_dir('ctr')}/{unit}"
+        assert unit in our_units()
+    else:
+        assert proc_cgroup(pid, "memory") == f"{e2e_cgroups.parent_dir('ctr')}/{c}"
     assert runtime_state(c).returncode == 0
     ctr.ok("tasks", "kill", "--signal", "SIGKILL", c)
     wait_for(lambda: ctr.task_status(c) == "STOPPED", 20, "the task to stop")
@@ -147,4 +155,5 @@ def test_delete(ctr, running):
     assert c not in ctr.ok("containers", "list", "-q").stdout.split()
     # The runtime's delete removed its state and the container's cgroup.
     assert runtime_state(c).returncode != 0
-    assert not os.path.exists(f"/sys/fs/cgroup/memory{memcg}")
+    assert not os.path.exists(memcg)
+    assert unit not in our_units()

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
 from tests.e2e.env import (
     cgroup_file,
     free_port,
@@ -209,9 +210,40 @@ def test_limits_at_run(docker, started):
     assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == str(96 << 20)
     assert cgroup_file(pid, "pids", "pids.max") == "20"
     assert cgroup_file(pid, "cpu", "cpu.cfs_quota_us") == "150000"
-    assert cgroup_file(pid, "cpu", "cpu.shares") == "512"
+    if V2:  # runc's conversion: 1 + (shares - 2) * 9999 / 262142
+        assert cgroup_file(pid, "cpu", "cpu.weight") == "20"
+    else:
+        assert cgroup_file(pid, "cpu", "cpu.shares") == "512"
     # The container is in a cgroup below the daemon's cgroup-parent.
     assert docker.daemon.config["cgroup-parent"] in open(f"/proc/{pid}/cgroup").read()
+
+
+def test_cgroup_driver(docker, e2e_cgroups):
+    """dockerd uses the suite's driver (systemd: its own default on a v2 systemd
+    host, the shim's SystemdCgroup, the runtime's --systemd-cgroup): the
+    container's cgroup is `docker-<id>.scope` in the daemon's slice, or
+    <cgroup-parent>/<id> with cgroupfs, and is gone after `docker rm -f`."""
+    info = json.loads(docker.ok("info", "--format", "{{json .}}").stdout)
+    assert info["CgroupDriver"] == e2e_cgroups.driver
+    assert info["CgroupVersion"] == ("2" if V2 else "1")
+    c = name()
+    docker.ok(*docker.run_argv("-d", "--name", c, IMG, *SLEEPER))
+    try:
+        full_id = docker.inspect(c, "{{.Id}}")
+        pid = docker.pid(c)
+        parent = e2e_cgroups.parent_dir("docker")
+        if e2e_cgroups.systemd:
+            unit = f"docker-{full_id}.scope"
+            assert proc_cgroup(pid, "memory") == f"{parent}/{unit}"
+            assert unit in our_units()
+        else:
+            assert proc_cgroup(pid, "memory") == f"{parent}/{full_id}"
+        path = cgroup_dir(pid, "memory")
+    finally:
+        docker.ok("rm", "-f", c)
+    assert not os.path.exists(path)
+    if e2e_cgroups.systemd:
+        assert f"docker-{full_id}.scope" not in our_units()
 
 
 def test_pids_limit_enforced(docker):

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.cgroups import our_units, proc_cgroup, systemctl
 from tests.e2e.daemons import CRI_NAMESPACE, RUNTIME_NAME
 from tests.e2e.env import binary, run, wait_for
 from tests.e2e.images import BUSYBOX_REF
@@ -29,12 +30,30 @@ def cri(containerd):
     client.close()
 
 
-def runtime_status(cid: str) -> str:
-    """The container's status as the runtime under test itself reports it."""
+def runtime_state(cid: str) -> dict:
     import json
 
     p = run([binary(), "--root", SHIM_ROOT, "state", cid])
-    return json.loads(p.stdout)["status"] if p.returncode == 0 else f"error: {p.stderr.strip()}"
+    return json.loads(p.stdout) if p.returncode == 0 else {"status": f"error: {p.stderr.strip()}"}
+
+
+def runtime_status(cid: str) -> str:
+    """The container's status as the runtime under test itself reports it."""
+    return runtime_state(cid)["status"]
+
+
+def assert_in_pod_cgroup(cid: str, pod_parent: str, layout) -> None:
+    """The container is in its pod's cgroup: with SystemdCgroup = true a scope
+    `cri-containerd-<id>.scope` in the kubelet-style slice (cgroupsPath
+    "kubepods-burstable-pod<uid>.slice:cri-containerd:<id>"), else <parent>/<id>."""
+    from runtime.cgroups.systemd.unit import expand_slice
+
+    group = proc_cgroup(runtime_state(cid)["pid"], "memory")
+    if layout.systemd:
+        assert group == f"{expand_slice(pod_parent)}/cri-containerd-{cid}.scope"
+        assert f"cri-containerd-{cid}.scope" in our_units()
+    else:
+        assert group == f"{pod_parent}/{cid}"
 
 
 def test_cri_plugin_has_the_runtime_handler(cri, runtime_binary):
@@ -47,22 +66,36 @@ def test_cri_plugin_has_the_runtime_handler(cri, runtime_binary):
     assert handler["options"]["BinaryName"] == runtime_binary
 
 
+@pytest.fixture(scope="module")
+def kubepods_slices(e2e_cgroups):
+    """With systemd the pods' slices nest in kubepods.slice, as the kubelet's:
+    stopped after the module if the suite made it."""
+    existed = e2e_cgroups.systemd and "kubepods.slice" in our_units("kubepods.slice")
+    yield
+    if e2e_cgroups.systemd and not existed:
+        systemctl("stop", "kubepods.slice")
+
+
 @pytest.fixture
-def pod(cri, e2e_dir, cgroup_parent):
-    """A running pod sandbox with runtime handler `pyrunc`; stopped and removed after."""
+def pod(cri, e2e_dir, e2e_cgroups, kubepods_slices):
+    """A running pod sandbox with runtime handler `pyrunc`; stopped and removed
+    after, and its slice stopped (the kubelet does that) with systemd."""
     from tests.e2e.cri import pod_config
 
     uid = uuid.uuid4().hex
     log_dir = os.path.join(e2e_dir, "pods", uid)
     os.makedirs(log_dir)
-    config = pod_config(f"e2e-{uid[:8]}", uid, log_dir, f"{cgroup_parent}/k8s/pod{uid[:8]}")
+    parent = e2e_cgroups.pod_parent(uid[:8])
+    config = pod_config(f"e2e-{uid[:8]}", uid, log_dir, parent)
     pod_id = cri.run_pod_sandbox(config, RUNTIME_NAME)
-    yield pod_id, config, log_dir
+    yield pod_id, config, log_dir, parent
     cri.stop_pod_sandbox(pod_id)
     cri.remove_pod_sandbox(pod_id)
+    if e2e_cgroups.systemd:
+        systemctl("stop", parent)
 
 
-def test_pod_with_container(cri, pod):
+def test_pod_with_container(cri, pod, e2e_cgroups):
     from tests.e2e.cri import (
         CONTAINER_EXITED,
         CONTAINER_RUNNING,
@@ -70,9 +103,10 @@ def test_pod_with_container(cri, pod):
         container_config,
     )
 
-    pod_id, sandbox_config, log_dir = pod
+    pod_id, sandbox_config, log_dir, parent = pod
     assert cri.pod_sandbox_state(pod_id) == SANDBOX_READY
     assert runtime_status(pod_id) == "running"  # the pause container, by the runtime under test
+    assert_in_pod_cgroup(pod_id, parent, e2e_cgroups)
 
     config = container_config("app", BUSYBOX_REF,
                               ["sh", "-c", 'trap "exit 0" TERM; echo "hello $WHO"; '
@@ -83,6 +117,7 @@ def test_pod_with_container(cri, pod):
         cri.start_container(cid)
         assert cri.container_status(cid)["state"] == CONTAINER_RUNNING
         assert runtime_status(cid) == "running"
+        assert_in_pod_cgroup(cid, parent, e2e_cgroups)
 
         log = os.path.join(log_dir, "app.log")
         wait_for(lambda: os.path.exists(log) and "hello kubelet" in open(log).read(), 20,
@@ -98,3 +133,4 @@ def test_pod_with_container(cri, pod):
     finally:
         cri.remove_container(cid)
     assert runtime_status(cid).startswith("error")
+    assert f"cri-containerd-{cid}.scope" not in our_units()

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
 from tests.e2e.env import cgroup_file, default_root, wait_for
 from tests.e2e.images import BUSYBOX_REF as IMG
 from tests.e2e.tty import run_in_pty
@@ -101,6 +102,32 @@ def test_update(podman, started):
     podman.ok("update", "--memory", "64m", "--cpus", "0.5", c)
     assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == str(64 << 20)
     assert cgroup_file(pid, "cpu", "cpu.cfs_quota_us") == "50000"
+
+
+def test_cgroup_manager(podman, e2e_cgroups):
+    """podman uses the suite's cgroup manager: with systemd the container is in
+    `libpod-<id>.scope` in the --cgroup-parent slice (the runtime got
+    --systemd-cgroup and "slice:libpod:<id>"); with cgroupfs in
+    <cgroup-parent>/libpod-<id>.  Nothing is left after `podman rm -f`."""
+    info = podman.ok("info", "--format", "{{.Host.CgroupManager}} {{.Host.CgroupsVersion}}")
+    assert info.stdout.split() == [e2e_cgroups.driver, "v2" if V2 else "v1"]
+    c = name()
+    podman.ok(*podman.run_argv("-d", "--name", c, IMG, "sleep", "300"))
+    try:
+        full_id = podman.inspect(c, "{{.Id}}")
+        pid = podman.pid(c)
+        parent = e2e_cgroups.parent_dir("podman")
+        if e2e_cgroups.systemd:
+            unit = f"libpod-{full_id}.scope"
+            assert proc_cgroup(pid, "memory") == f"{parent}/{unit}"
+            assert unit in our_units()
+        else:
+            assert proc_cgroup(pid, "memory") == f"{parent}/libpod-{full_id}"
+        path = cgroup_dir(pid, "memory")
+    finally:
+        podman.ok("rm", "-f", "-t", "0", c)
+    assert not os.path.exists(path)
+    assert not [u for u in our_units() if full_id in u]
 
 
 def test_stop_sends_sigterm(podman, started):

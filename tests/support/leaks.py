@@ -21,8 +21,11 @@ def cgroup_dirs(parent: str) -> list[str]:
 
 def remove_cgroup_tree(parent: str) -> None:
     base = "/sys/fs/cgroup"
-    for h in os.listdir(base):
-        top = os.path.join(base, h, parent.lstrip("/"))
+    hierarchies = [os.path.join(base, d) for d in os.listdir(base)]
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
+        hierarchies = [base]  # pure v2: the parent is right below the root
+    for h in hierarchies:
+        top = os.path.join(h, parent.lstrip("/"))
         for dirpath, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)

@@ -142,10 +142,14 @@ def check_rlimits(process: dict) -> list[tuple[int, int, int, str]]:
     from runtime.native import lib
 
     out = []
+    seen: set[str] = set()
     for rl in process.get("rlimits") or []:
         kind = rl.get("type", "")
         if kind not in RLIMIT_NAMES:
             raise PyruncError(f"wrong rlimit value: {kind}")
+        if kind in seen:  # the spec's MUST (runc 1.1 sets both, the last one wins)
+            raise PyruncError(f"duplicate rlimit type {kind}")
+        seen.add(kind)
         soft, hard = int(rl.get("soft", 0)), int(rl.get("hard", 0))
         if soft > hard:
             raise PyruncError(f"rlimit {kind}: soft limit {soft} is above the hard limit {hard}")

@@ -12,6 +12,7 @@ import pytest
 from runtime.native import lib
 from runtime.process.parent import RLIMIT_NAMES
 from tests.security.helpers import created, output, runc_lacks, running, status
+from tests.support.runtime import is_pyrunc
 
 
 def _limits_for_test() -> dict[str, tuple[int, int]]:
@@ -38,6 +39,20 @@ def test_every_rlimit_is_set(rt, bundle):
     pid = running(rt, bundle)
     for name, want in limits.items():
         assert resource.prlimit(pid, getattr(lib, name)) == want, name
+
+
+def test_duplicate_rlimit_type_is_refused(rt, bundle):
+    """The spec's MUST.  Both entries lower the limit, so that no missing
+    CAP_SYS_RESOURCE refuses the second by accident (root lacks it here)."""
+    if not is_pyrunc():
+        pytest.skip("runc 1.1.5 sets both entries (the spec's MUST is pyrunc's here)")
+    bundle.process["rlimits"] = [{"type": "RLIMIT_CORE", "soft": 2048, "hard": 2048},
+                                 {"type": "RLIMIT_CORE", "soft": 1024, "hard": 1024}]
+    bundle.save()
+    p = rt("create", "-b", bundle.path, bundle.id)
+    assert p.returncode != 0
+    assert "duplicate rlimit type RLIMIT_CORE" in p.stderr, p.stderr
+    assert bundle.id not in rt.ids()
 
 
 def test_rlimits_are_in_place_before_exec(rt, bundle):

@@ -44,6 +44,8 @@ def check_scheduler(s: dict) -> None:
     nice = int(s.get("nice", 0))
     if policy in ("SCHED_OTHER", "SCHED_BATCH") and not -20 <= nice <= 19:
         raise PyruncError(f"invalid scheduler.nice: {nice} when scheduler.policy is {policy}")
+    if int(s.get("priority", 0)) < 0:  # the kernel's sched_priority is unsigned
+        raise PyruncError(f"invalid scheduler.priority: {s['priority']}")
     if s.get("priority", 0) != 0 and policy not in ("SCHED_FIFO", "SCHED_RR"):
         raise PyruncError("scheduler.priority can only be specified for SchedFIFO or SchedRR "
                           "policy")

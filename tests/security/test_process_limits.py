@@ -115,6 +115,19 @@ def test_scheduler(rt, bundle, policy, number, nice):
     assert int(fields[19 - 3]) == nice
 
 
+def test_negative_scheduler_priority_is_refused(rt, bundle):
+    """Found by the schema fuzzer: an int32 in the schema, an unsigned field in the
+    kernel's sched_attr: one clear line, nothing left."""
+    if not is_pyrunc():
+        pytest.skip("runc 1.1.5 has no process.scheduler")
+    bundle.process["scheduler"] = {"policy": "SCHED_FIFO", "priority": -1}
+    bundle.save()
+    p = rt("create", "-b", bundle.path, bundle.id)
+    assert p.returncode != 0
+    assert "invalid scheduler.priority: -1" in p.stderr and "internal error" not in p.stderr
+    assert bundle.id not in rt.ids()
+
+
 @runc_lacks("process.ioPriority")
 @pytest.mark.parametrize("cls,prio,shown", [("IOPRIO_CLASS_BE", 3, "best-effort: prio 3"),
                                             ("IOPRIO_CLASS_IDLE", 0, "idle")])

@@ -139,9 +139,6 @@ class Creation:
         self.config = config
         root = (config.get("root") or {}).get("path") or "rootfs"
         cgroups_path = (config.get("linux") or {}).get("cgroupsPath") or ""
-        for what, value in (("root.path", root), ("linux.cgroupsPath", cgroups_path)):
-            if "\0" in value:
-                raise PyruncError(f"invalid {what} {value!r}: it contains a NUL byte")
         rootfs = os.path.realpath(os.path.join(self.bundle, root))
         if trace:
             trace(f"create {self.id}: read {self.bundle}/config.json")

@@ -208,7 +208,9 @@ class Restoration:
                 hooks.run("prestart", self.config, st, cwd=self.bundle)
                 hooks.run("createRuntime", self.config, st, cwd=self.bundle)
         elif script == "network-unlock" and self.copts.tcp_established:
-            netns = _netns_path(self.config)
+            from runtime.process.namespaces import Namespaces
+
+            netns = Namespaces(self.config).joined.get("network")
             if netns:
                 from runtime.criu.network_lock import drop_dump_lock
 
@@ -262,13 +264,6 @@ class Restoration:
         kill_and_uncgroup(self.pid, self.cgroup)
         if self.dir:
             remove_dir(self.dir)
-
-
-def _netns_path(config: dict) -> str:
-    for ns in (config.get("linux") or {}).get("namespaces") or []:
-        if ns.get("type") == "network":
-            return ns.get("path") or ""
-    return ""
 
 
 def _descriptors(image_path: str) -> list[str]:

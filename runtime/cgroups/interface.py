@@ -200,7 +200,8 @@ def read_procs(path: str) -> list[int]:
     try:
         text = files.read(path, "cgroup.procs")
     except CgroupFileError as e:
-        if e.errno == errno.ENOENT:
+        # ENODEV: removed (by a concurrent delete) between the open and the read.
+        if e.errno in (errno.ENOENT, errno.ENODEV):
             return []
         raise
     return [int(x) for x in text.split()]

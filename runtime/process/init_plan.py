@@ -67,8 +67,8 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
           opts: InitOptions) -> Plan:
     plan = Plan()
     # A time namespace's offsets can only be set before a process is in it: the
-    # init unshares it (its children and its own execve enter it) and the
-    # runtime writes the offsets at the "cgroups" sync.  clone() would enter it.
+    # init unshares it, the runtime writes the offsets at the "cgroups" sync,
+    # then the init enters it.  clone() would enter it at once.
     # Likewise a cgroup namespace is entered only once the runtime has put the
     # init in its cgroups, so that those are its root (as runc's nsexec).
     plan.clone_flags = ns.clone_flags & ~(lib.CLONE_NEWTIME | lib.CLONE_NEWCGROUP)
@@ -88,6 +88,11 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
     if opts.cgroup_join is not None:
         opts.cgroup_join.add_to(plan)
     plan.sync("cgroups")
+    if "time" in ns.new:
+        # The offsets are written: enter the namespace now.  Before Linux 6.3
+        # execve does not, and the container would keep the host's clocks.
+        plan.add(lib.OP_SETNS_PATH, "enter the new time namespace", flags=lib.CLONE_NEWTIME,
+                 s=("/proc/self/ns/time_for_children",))
     if "user" in ns.new:
         plan.add(lib.OP_SETRESGID, "become root in the user namespace (gid)", n=(0,))
         plan.add(lib.OP_SETRESUID, "become root in the user namespace (uid)", n=(0,))

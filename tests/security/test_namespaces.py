@@ -127,6 +127,32 @@ def test_time_offsets(rt, bundle):
 
 
 @runc_lacks("time namespaces")
+def test_time_namespace_entered_before_start(rt, bundle):
+    """The init is in the new time namespace while it waits for start, not only
+    after its execve: kernels before 6.3 (Debian 12's 6.1) do not move a process
+    into its time_for_children at execve."""
+    bundle.linux["namespaces"].append({"type": "time"})
+    bundle.linux["timeOffsets"] = {"monotonic": {"secs": 3600}}
+    bundle.args("/bin/true")
+    rt("create", "-b", bundle.save().path, bundle.id, check=True)
+    pid = rt.state(bundle.id)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/time") == os.readlink(f"/proc/{pid}/ns/time_for_children")
+    assert os.readlink(f"/proc/{pid}/ns/time") != os.readlink("/proc/self/ns/time")
+
+
+@runc_lacks("time namespaces")
+@pytest.mark.guest
+def test_time_offsets_on_the_guest_kernel(rt, bundle):
+    """The offsets apply inside on Debian 12's kernel 6.1 too."""
+    bundle.linux["namespaces"].append({"type": "time"})
+    bundle.linux["timeOffsets"] = {"boottime": {"secs": 86400}}
+    with open("/proc/uptime") as f:
+        host_before = _uptime(f.read())
+    inside = _uptime(output(rt, bundle, "cat /proc/uptime"))
+    assert inside >= host_before + 86400
+
+
+@runc_lacks("time namespaces")
 def test_time_namespace_without_offsets(rt, bundle):
     bundle.linux["namespaces"].append({"type": "time"})
     pid = running(rt, bundle.save())

@@ -1,6 +1,7 @@
 /* Namespaces, session, identity inside a new user namespace, host and domain names. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,6 +17,23 @@ int op_setns(struct child_ctx *ctx, const struct pyrunc_op *op)
 {
     if (setns(op->fd, (int)op->flags) < 0)
         return op_fail(ctx, "setns %s", op->s[0] ? op->s[0] : "");
+    return 0;
+}
+
+/* A namespace this process made but is not in: /proc/self/ns/time_for_children
+ * after unshare(CLONE_NEWTIME).  Kernels before 6.3 do not move a process into
+ * it at execve, only its children: setns does, for a single-threaded one. */
+int op_setns_path(struct child_ctx *ctx, const struct pyrunc_op *op)
+{
+    int fd = open(op->s[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return op_fail(ctx, "open %s", op->s[0]);
+    int rc = setns(fd, (int)op->flags);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (rc < 0)
+        return op_fail(ctx, "setns %s", op->s[0]);
     return 0;
 }
 

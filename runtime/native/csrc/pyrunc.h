@@ -79,6 +79,7 @@ enum pyrunc_op_kind {
     OP_JOIN_CGROUP,       /* fd=a v1 "tasks" file, s[0]=its path; flags=1: best effort (cgroups.c) */
     OP_HIDE_MOUNT,        /* s[0]=a host mount (--no-pivot): detach it, or cover it with tmpfs */
     OP_REOPEN_DEV_NULL,   /* stdio that is the host's /dev/null becomes the container's (creds.c) */
+    OP_SETNS_PATH,        /* s[0]=a namespace file, flags=its CLONE_NEW* kind: open, setns */
     OP__COUNT
 };
 
@@ -194,6 +195,7 @@ int op_fail(struct child_ctx *ctx, const char *fmt, ...)
 /* One function per operation, grouped by concern in the other .c files. */
 int op_sync(struct child_ctx *, const struct pyrunc_op *);
 int op_setns(struct child_ctx *, const struct pyrunc_op *);
+int op_setns_path(struct child_ctx *, const struct pyrunc_op *);
 int op_unshare(struct child_ctx *, const struct pyrunc_op *);
 int op_setsid(struct child_ctx *, const struct pyrunc_op *);
 int op_setresuid(struct child_ctx *, const struct pyrunc_op *);

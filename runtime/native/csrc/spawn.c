@@ -16,6 +16,7 @@
 static const op_fn op_table[OP__COUNT] = {
     [OP_SYNC] = op_sync,
     [OP_SETNS] = op_setns,
+    [OP_SETNS_PATH] = op_setns_path,
     [OP_UNSHARE] = op_unshare,
     [OP_SETSID] = op_setsid,
     [OP_SETRESUID] = op_setresuid,

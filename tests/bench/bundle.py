@@ -12,19 +12,20 @@ import os
 import sys
 
 from tests.bench.host import REPO
+from tests.bench.layout import Layout
 
 TRUE = ["/bin/true"]
 SLEEP = ["/bin/sleep", "3600"]
 
 
 class Bundles:
-    def __init__(self, base: str, cgroup_parent: str) -> None:
+    def __init__(self, base: str, layout: Layout) -> None:
         sys.path.insert(0, REPO)
         from runtime.demo_bundle import make_rootfs
         from spec.defaults import default_config
 
         self.base = base
-        self.cgroup_parent = cgroup_parent
+        self.layout = layout
         self.rootfs = os.path.join(base, "rootfs")
         make_rootfs(self.rootfs)
         cfg = default_config()
@@ -40,7 +41,7 @@ class Bundles:
         os.makedirs(bundle, exist_ok=True)
         cfg = json.loads(json.dumps(self.template))
         cfg["process"]["args"] = list(args)
-        cfg["linux"]["cgroupsPath"] = f"{self.cgroup_parent}/{runtime}-{cid}"
+        cfg["linux"]["cgroupsPath"] = self.layout.cgroups_path(runtime, cid)
         if memory_limit is not None:
             cfg["linux"].setdefault("resources", {})["memory"] = {"limit": memory_limit}
         with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -48,5 +49,5 @@ class Bundles:
         return bundle
 
     def cgroup(self, runtime: str, cid: str, controller: str) -> str:
-        """The container's cgroup directory in one v1 hierarchy."""
-        return f"/sys/fs/cgroup/{controller}{self.cgroup_parent}/{runtime}-{cid}"
+        """The container's cgroup directory (in the controller's hierarchy on v1)."""
+        return self.layout.directory(runtime, cid, controller)

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from tests.bench import host, report, scenarios
+from tests.bench import host, layout, report, scenarios
 from tests.bench.bundle import Bundles
 from tests.bench.plot import plot
 from tests.bench.runner import CallFailed, Runner, build_spawner
@@ -81,6 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "the previous runtime's migration left")
     ap.add_argument("--cgroup-parent", default="/pyrunc-bench",
                     help="the bench's own cgroup parent (default /pyrunc-bench)")
+    ap.add_argument("--cgroup-driver", choices=("cgroupfs", "systemd"), default="cgroupfs",
+                    help="cgroupfs (default): cgroups under --cgroup-parent; systemd: every "
+                    f"runtime with --systemd-cgroup, a scope per container in {layout.SLICE}")
     opts = ap.parse_args(argv)
     chosen = [s for s in opts.scenarios.split(",") if s]
     unknown = set(chosen) - set(SCENARIOS)
@@ -185,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: needs root (namespaces, cgroups, mounts)", file=sys.stderr)
         return 2
     runtimes = host.resolve_runtimes(opts.runtime)
+    try:
+        cgroups = layout.Layout.detect(opts.cgroup_driver, opts.cgroup_parent)
+    except OSError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
     base = tempfile.mkdtemp(prefix="pyrunc-bench-")
     if opts.wheel:
         from tests.bench.wheel import install_fresh
@@ -196,21 +204,24 @@ def main(argv: list[str] | None = None) -> int:
     if spawner is None:
         print("bench: no C compiler for tests/bench/spawn.c: timing from Python, "
               "no peak RSS", file=sys.stderr)
-    runners = [Runner(n, p, os.path.join(base, "root", n), spawner=spawner, gap=opts.gap)
-               for n, p in runtimes.items()]
+    runners = [Runner(n, p, os.path.join(base, "root", n), spawner=spawner, gap=opts.gap,
+                      global_args=cgroups.global_args()) for n, p in runtimes.items()]
     out: dict = {"meta": {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "kernel": platform.release(), "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(),
         "rounds": opts.rounds, "quick": opts.quick, "scenarios": list(opts.scenarios),
         "seq_count": opts.seq_count, "root_count": opts.root_count,
         "memory_limits": MEMORY_LIMITS, "cgroup_parent": opts.cgroup_parent,
-        "gap_seconds": opts.gap,
+        "gap_seconds": opts.gap, "cgroup_driver": opts.cgroup_driver,
         "timed_by": "tests/bench/spawn.c" if spawner else "python",
         "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}},
         "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}}
     bound = False
     try:
-        if opts.cgroup_layout == "private-v1":
+        if cgroups.unified:
+            print("bench: cgroup2 alone at /sys/fs/cgroup: every runtime takes the host as "
+                  "it is", file=sys.stderr)
+        elif opts.cgroup_layout == "private-v1":
             host.hide_cgroup2()
             print("bench: cgroup2 hidden in the bench's own mount namespace: every runtime "
                   "sees a v1-only host", file=sys.stderr)
@@ -230,11 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         bound = False
         runners = [r for r in runners if r.name != "crun"]
         del out["meta"]["runtimes"]["crun"]
-    out["meta"]["cgroup_layout"] = opts.cgroup_layout
+    out["meta"]["cgroup_layout"] = "unified" if cgroups.unified else opts.cgroup_layout
     out["meta"]["hugetlb_bound_for_crun"] = bound
     failure = None
     try:
-        b = Bundles(base, opts.cgroup_parent)
+        b = Bundles(base, cgroups)
         bare = bare_interpreter(base, spawner, opts.gap)
         measure(opts, runners, b, out, bare)
     except (CallFailed, OSError) as e:  # one line, not a traceback
@@ -244,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for r in runners:  # anything a failed scenario left
             r.delete_all()
-        host.remove_cgroups(opts.cgroup_parent)
-        left = host.leftovers(opts.cgroup_parent, base, [r.root for r in runners])
+        left = [f"cgroup {d}" for d in cgroups.clean()]
+        left += host.leftovers(base, [r.root for r in runners])
         left += [f"state {p}" for p in sorted(run_dir_entries(set().union(
             *(r.created for r in runners))))]
         shutil.rmtree(base, ignore_errors=True)

@@ -206,19 +206,11 @@ def cgroup_dirs(parent: str) -> list[str]:
     return sorted(found, key=lambda d: -len(d))
 
 
-def remove_cgroups(parent: str) -> None:
-    for d in cgroup_dirs(parent):
-        try:
-            os.rmdir(d)
-        except OSError:
-            pass
-
-
-def leftovers(parent: str, base: str, roots: list[str]) -> list[str]:
-    """What the bench left on the host: cgroups, mounts of its files, state in its roots."""
-    found = [f"cgroup {d}" for d in cgroup_dirs(parent)]
+def leftovers(base: str, roots: list[str]) -> list[str]:
+    """What the bench left on the host besides cgroups (layout.py): mounts of its
+    files, state in its roots."""
     with open("/proc/self/mountinfo") as f:
-        found += [f"mount {line.split()[4]}" for line in f if base in line]
+        found = [f"mount {line.split()[4]}" for line in f if base in line]
     for root in roots:
         if os.path.isdir(root):
             found += [f"state {os.path.join(root, e)}" for e in os.listdir(root)]

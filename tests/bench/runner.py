@@ -42,12 +42,13 @@ class Runner:
 
     spawner: str | None = None  # tests/bench/spawn.c, built by build_spawner()
     gap: float = 0.0  # seconds of pause before each timed call (see cli.py --gap)
+    global_args: tuple[str, ...] = ()  # before the command: --systemd-cgroup (layout.py)
 
     def call(self, *args: str, cwd: str | None = None, scenario: str | None = None,
              check: bool = True, timeout: float = 120.0) -> Call:
         """Run `<runtime> --root ROOT args...`; with a scenario, record time and peak RSS.
         A call still running after `timeout` seconds is killed (and fails)."""
-        argv = [self.path, "--root", self.root, *args]
+        argv = [self.path, "--root", self.root, *self.global_args, *args]
         if scenario and self.gap:
             time.sleep(self.gap)
         if args[0] in ("create", "run"):

@@ -54,8 +54,8 @@ def init_memory(r: Runner, b: Bundles, cid: str, pid: int) -> dict[str, int]:
         for line in f:
             procs_rss += smaps_rollup(int(line)).get("rss", 0)
     out["cgroup_procs_rss_kib"] = procs_rss
-    with open(os.path.join(b.cgroup(r.name, cid, "memory"), "memory.usage_in_bytes")) as f:
-        out["memcg_usage_kib"] = int(f.read()) // 1024
+    memcg = b.cgroup(r.name, cid, "memory")
+    out["memcg_usage_kib"] = read_int(memcg, b.layout.memory_file("usage")) // 1024
     return out
 
 
@@ -191,11 +191,11 @@ def memlimit(r: Runner, b: Bundles, limits: list[int]) -> dict:
                         c.stderr.splitlines() or [""])[-1][:300]
                     break
                 if step == "create":
-                    entry["limit_set"] = read_int(memcg, "memory.limit_in_bytes") == limit
+                    entry["limit_set"] = read_int(memcg, b.layout.memory_file("limit")) == limit
             else:
                 wait_stopped(r, cid)
-                entry["max_usage_kib"] = read_int(memcg, "memory.max_usage_in_bytes") // 1024
-                entry["oom_kills"] = oom_kills(memcg)
+                entry["max_usage_kib"] = read_int(memcg, b.layout.memory_file("peak")) // 1024
+                entry["oom_kills"] = oom_kills(os.path.join(memcg, b.layout.memory_file("events")))
                 entry["pass"] = entry["limit_set"] and entry["oom_kills"] == 0
         finally:
             r.call("delete", "--force", cid, check=False)
@@ -208,8 +208,9 @@ def read_int(cgroup: str, name: str) -> int:
         return int(f.read())
 
 
-def oom_kills(memcg: str) -> int:
-    with open(os.path.join(memcg, "memory.oom_control")) as f:
+def oom_kills(events: str) -> int:
+    """The oom_kill line of memory.oom_control (v1) or memory.events (v2)."""
+    with open(events) as f:
         for line in f:
             key, _, value = line.partition(" ")
             if key == "oom_kill":

@@ -1,9 +1,12 @@
-"""Finding a process's cgroup directories (v1, v2 or hybrid) and removing our own cgroups."""
+"""Finding a process's cgroup directories (v1, v2 or hybrid), removing our own cgroups,
+and a private view of a hybrid host without its cgroup2 mount."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,3 +154,23 @@ def restore_root_subtree(before: dict[Path, set[str]]) -> None:
             except OSError:
                 pass
 
+
+UNIFIED = "/sys/fs/cgroup/unified"
+
+
+def hide_cgroup2() -> None:
+    """Enter a private mount namespace without the hybrid host's cgroup2 mount.  A tmpfs
+    takes its place, so that a runtime writing there does not reach the host's
+    /sys/fs/cgroup tmpfs.  Before any thread starts (unshare refuses threaded callers)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
+    cmds = [["mount", "--make-rprivate", "/"]]
+    if os.path.ismount(UNIFIED):
+        cmds += [["umount", UNIFIED],
+                 ["mount", "-t", "tmpfs", "-o", "size=16m,mode=755", "scratch", UNIFIED]]
+    for cmd in cmds:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")

@@ -279,29 +279,6 @@ def table_main(argv: list[str]) -> int:
     return 0
 
 
-UNIFIED = "/sys/fs/cgroup/unified"
-
-
-def hide_cgroup2() -> None:
-    """Enter a private mount namespace without the hybrid host's cgroup2 mount.  A tmpfs
-    takes its place, so that a runtime writing there does not reach the host's
-    /sys/fs/cgroup tmpfs.  Before any thread starts (unshare refuses threaded callers)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
-        err = ctypes.get_errno()
-        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
-    cmds = [["mount", "--make-rprivate", "/"]]
-    if os.path.ismount(UNIFIED):
-        cmds += [["umount", UNIFIED],
-                 ["mount", "-t", "tmpfs", "-o", "size=16m,mode=755", "rt-scratch", UNIFIED]]
-    for cmd in cmds:
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["shim"]:
@@ -361,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime = os.path.abspath(args.runtime)
     if args.hide_cgroup2:
         try:
-            hide_cgroup2()
+            cgroupfs.hide_cgroup2()
         except OSError as exc:
             print(f"conformance.runtime_tools: --hide-cgroup2: {exc}", file=sys.stderr)
             return 2

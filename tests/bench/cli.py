@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 
+from conformance.cgroupfs import hide_cgroup2
 from tests.bench import host, layout, report, scenarios
 from tests.bench.bundle import Bundles
 from tests.bench.plot import plot
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: cgroup2 alone at /sys/fs/cgroup: every runtime takes the host as "
                   "it is", file=sys.stderr)
         elif opts.cgroup_layout == "private-v1":
-            host.hide_cgroup2()
+            hide_cgroup2()
             print("bench: cgroup2 hidden in the bench's own mount namespace: every runtime "
                   "sees a v1-only host", file=sys.stderr)
         elif "crun" in runtimes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import os
 import shutil
@@ -145,31 +144,6 @@ def release_hugetlb(wait_s: float = 90.0) -> bool:
     except OSError:
         pass
     return True
-
-
-def hide_cgroup2() -> None:
-    """Enter a mount namespace of the bench's own where the cgroup2 mount is gone.
-
-    Every runtime the bench starts then sees a v1-only host (crun accepts it)
-    while nothing changes for anyone else, unlike binding hugetlb.  A scratch
-    tmpfs takes the mount point's place: crun still makes the container's
-    directory for the "0::" line of /proc/self/cgroup there, which would
-    otherwise land in the host's /sys/fs/cgroup tmpfs, hidden under cgroup2.
-    Call it before any thread starts: unshare(CLONE_NEWNS) refuses a threaded
-    process."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
-        err = ctypes.get_errno()
-        raise OSError(err, f"unshare(CLONE_NEWNS): {os.strerror(err)}")
-    unified = os.path.dirname(UNIFIED_CONTROLLERS)
-    cmds = [["mount", "--make-rprivate", "/"]]
-    if os.path.ismount(unified):
-        cmds += [["umount", unified],
-                 ["mount", "-t", "tmpfs", "-o", "size=64m,mode=755", "bench-scratch", unified]]
-    for cmd in cmds:
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise OSError(f"{' '.join(cmd)}: {p.stderr.strip()}")
 
 
 def hugetlb_cgroups() -> int:

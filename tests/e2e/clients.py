@@ -98,10 +98,11 @@ class Podman(Client):
         with open(self.storage_conf, "w") as f:
             f.write(storage_conf(self.graphroot, self.runroot))
         self.env = {"CONTAINERS_CONF": self.conf, "CONTAINERS_STORAGE_CONF": self.storage_conf}
+        self.runtime = RUNTIME_NAME  # or a runtime's path (the client bench)
 
     def argv(self, *args: str) -> list[str]:
         return ["podman", "--root", self.graphroot, "--runroot", self.runroot,
-                "--runtime", RUNTIME_NAME, *args]
+                "--runtime", self.runtime, *args]
 
     def run_argv(self, *args: str) -> list[str]:
         return ["run", "--cgroup-parent", self.cgroup_parent, *args]

@@ -12,30 +12,12 @@ import tempfile
 
 import pytest
 
-from tests.e2e import images
 from tests.e2e.cgroups import Layout, driver, our_units, systemd_is_init
-from tests.e2e.clients import Ctr, Docker, Podman
-from tests.e2e.daemons import (
-    CRI_NAMESPACE,
-    CTR_NAMESPACE,
-    SHARED_RUN_DIR,
-    Containerd,
-    Dockerd,
-    remove_shared_run_dirs,
-)
-from tests.e2e.env import (
-    attempt,
-    binary,
-    checked,
-    default_root,
-    need,
-    remove_tree,
-    run,
-    wait_for,
-)
+from tests.e2e.clients import Ctr
+from tests.e2e.env import binary, need, remove_tree, wait_for
+from tests.e2e.sessions import containerd_session, docker_session, podman_session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESOLV_CONF = "/etc/resolv.conf"
 
 
 def _e2e_requested(config: pytest.Config) -> bool:
@@ -109,28 +91,8 @@ def runtime_binary() -> str:
 @pytest.fixture(scope="session")
 def containerd(e2e_dir, runtime_binary, e2e_cgroups):
     need("containerd", "ctr", "containerd-shim-runc-v2")
-    shared_run_dir_existed = os.path.exists(SHARED_RUN_DIR)
-    # The CRI plugin copies the host's resolv.conf into every pod; a host
-    # without a network (the guest) may have none: an empty one, for the session.
-    made_resolv_conf = not os.path.lexists(RESOLV_CONF)
-    if made_resolv_conf:
-        open(RESOLV_CONF, "w").close()
-    daemon = Containerd(os.path.join(e2e_dir, "containerd"), runtime_binary, images.PAUSE_REF,
-                        systemd_cgroup=e2e_cgroups.systemd)
-    try:
-        daemon.start()
-        archive = images.oci_archive(e2e_dir, {
-            images.BUSYBOX_REF: ["/bin/sh"],
-            images.PAUSE_REF: ["/bin/sleep", "2147483647"],
-        })
-        for ns in (CTR_NAMESPACE, CRI_NAMESPACE):
-            checked(run(daemon.ctr("images", "import", archive, namespace=ns)))
+    with containerd_session(e2e_dir, runtime_binary, e2e_cgroups) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        remove_shared_run_dirs(shared_run_dir_existed)
-        if made_resolv_conf:
-            os.unlink(RESOLV_CONF)
 
 
 @pytest.fixture(scope="session")
@@ -141,46 +103,15 @@ def ctr(containerd, runtime_binary, e2e_cgroups) -> Ctr:
 @pytest.fixture(scope="session")
 def docker(e2e_dir, containerd, runtime_binary, e2e_cgroups):
     need("dockerd", "/usr/bin/docker")
-    daemon = Dockerd(os.path.join(e2e_dir, "docker"), containerd.socket, runtime_binary,
-                     e2e_cgroups.parent("docker"), e2e_cgroups.driver)
-    try:
-        daemon.start()
-        client = Docker(daemon)
-        client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
-                  images.BUSYBOX_REF)
+    with docker_session(e2e_dir, containerd, runtime_binary, e2e_cgroups) as client:
         yield client
-    finally:
-        daemon.stop()
-
-
-# podman writes these whatever its configuration says (its blob-info cache and
-# netavark's run directory); the runtime's default root is where podman's
-# containers keep their state. Removed after the session if it created them.
-PODMAN_FIXED_DIRS = ("/var/lib/containers", "/run/containers")
 
 
 @pytest.fixture(scope="session")
 def podman(e2e_dir, runtime_binary, e2e_cgroups):
     need("podman", "conmon")
-    fixed_new = [d for d in PODMAN_FIXED_DIRS if not os.path.exists(d)]
-    runtime_root = default_root()
-    root_new = not os.path.exists(runtime_root)
-    client = Podman(os.path.join(e2e_dir, "podman"), runtime_binary, e2e_cgroups.parent("podman"),
-                    e2e_cgroups.driver)
-    try:
-        client.ok("import", "--change", 'CMD ["/bin/sh"]', images.rootfs_tar(e2e_dir),
-                  images.BUSYBOX_REF)
+    with podman_session(e2e_dir, runtime_binary, e2e_cgroups) as client:
         yield client
-    finally:
-        client.cleanup()
-        attempt(client.argv("system", "prune", "-af"), env=client.env, timeout=120)
-        for d in fixed_new:
-            shutil.rmtree(d, ignore_errors=True)
-        if root_new:
-            try:
-                os.rmdir(runtime_root)
-            except OSError:
-                pass
 
 
 @pytest.fixture

@@ -84,6 +84,18 @@ def rfc3339_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
+def creating_state(cid: str, bundle: str, rootfs: str, config: dict) -> dict:
+    """state.json of a container being created (or restored) by this process: a
+    "creating" one whose creator is gone was killed mid-create (delete --force)."""
+    me = os.getpid()
+    return {
+        "id": cid, "pid": 0, "bundle": bundle, "rootfs": rootfs,
+        "created": rfc3339_now(), "owner": "",
+        "annotations": config.get("annotations") or {},
+        "creating": True, "creator": {"pid": me, "start": start_time(me)},
+    }
+
+
 def kill_and_uncgroup(pid: int, cgroup) -> None:
     """Undo a create (or a restore): kill and reap its process, remove its cgroups
     (a failure there is reported, and the undoing goes on)."""
@@ -145,13 +157,7 @@ class Creation:
 
         # Anything refused from here on is rolled back.
         self.dir = Store(self.ctx.root).create_dir(self.id)
-        me = os.getpid()
-        self.state = {
-            "id": self.id, "pid": 0, "bundle": self.bundle, "rootfs": rootfs,
-            "created": rfc3339_now(), "owner": "",
-            "annotations": config.get("annotations") or {},
-            "creating": True, "creator": {"pid": me, "start": start_time(me)},
-        }
+        self.state = creating_state(self.id, self.bundle, rootfs, config)
         if self.ctx.systemd_cgroup:
             self.state["systemd_cgroup"] = True  # for a delete --force of a killed create
         if self.no_new_keyring:

@@ -18,6 +18,7 @@ from runtime.criu.options import DESCRIPTORS, CriuOptions, open_dir
 from runtime.errors import PyruncError
 from runtime.lifecycle.create import (
     _write_pid_file,
+    creating_state,
     kill_and_uncgroup,
     load_bundle_config,
     rfc3339_now,
@@ -80,13 +81,7 @@ class Restoration:
 
         # From here on, everything is rolled back on failure.
         self.dir = Store(self.ctx.root).create_dir(self.id)
-        me = os.getpid()
-        self.state = {
-            "id": self.id, "pid": 0, "bundle": self.bundle, "rootfs": rootfs,
-            "created": rfc3339_now(), "owner": "",
-            "annotations": config.get("annotations") or {},
-            "creating": True, "creator": {"pid": me, "start": start_time(me)},
-        }
+        self.state = creating_state(self.id, self.bundle, rootfs, config)
         write_new_json(self.dir, CONFIG, config)
         self._save()
         self._create_cgroups(config)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.request
 import uuid
 
@@ -21,6 +20,7 @@ from tests.e2e.env import (
     wait_for,
 )
 from tests.e2e.images import BUSYBOX_REF as IMG
+from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm, wait_log
 from tests.e2e.tty import run_in_pty
 
 pytestmark = pytest.mark.e2e
@@ -46,10 +46,6 @@ def started(docker):
     yield start
     if names:
         docker.attempt("rm", "-f", *names)
-
-
-def wait_log(docker, container: str, text: str, timeout: float = 20) -> None:
-    wait_for(lambda: text in docker("logs", container).stdout, timeout, f"{text!r} in logs")
 
 
 def cap_eff(output: str) -> int:
@@ -163,23 +159,11 @@ def test_update(docker, started):
 # -- signals: stop, kill, rm -f -----------------------------------------------------
 
 def test_stop_sends_sigterm(docker, started):
-    c = started(cmd=("sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; '
-                                 "while :; do sleep 1; done"))
-    wait_log(docker, c, "ready")
-    t0 = time.monotonic()
-    docker.ok("stop", "-t", "30", c)
-    assert time.monotonic() - t0 < 20
-    assert docker.inspect(c, "{{.State.ExitCode}}") == "0"
-    assert "got-term" in docker("logs", c).stdout
+    stop_sends_sigterm(docker, started, within=20)
 
 
 def test_stop_kills_after_timeout(docker, started):
-    c = started(cmd=("sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 1; done'))
-    wait_log(docker, c, "ready")
-    t0 = time.monotonic()
-    docker.ok("stop", "-t", "2", c)
-    assert time.monotonic() - t0 >= 2
-    assert docker.inspect(c, "{{.State.ExitCode}}") == "137"
+    stop_kills_after_timeout(docker, started)
 
 
 def test_kill_with_signal(docker, started):

@@ -5,7 +5,6 @@ podman and conmon pass no --root: the runtime's default root is used."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
 from tests.e2e.env import cgroup_file, default_root, wait_for
 from tests.e2e.images import BUSYBOX_REF as IMG
+from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm
 from tests.e2e.tty import run_in_pty
 
 pytestmark = pytest.mark.e2e
@@ -36,10 +36,6 @@ def started(podman):
     yield start
     if names:
         podman.attempt("rm", "-f", "-t", "0", *names)
-
-
-def wait_log(podman, container: str, text: str, timeout: float = 20) -> None:
-    wait_for(lambda: text in podman("logs", container).stdout, timeout, f"{text!r} in logs")
 
 
 def test_run_output_and_exit_code(podman):
@@ -131,21 +127,11 @@ def test_cgroup_manager(podman, e2e_cgroups):
 
 
 def test_stop_sends_sigterm(podman, started):
-    c = started(cmd=("sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; '
-                                 "while :; do sleep 1; done"))
-    wait_log(podman, c, "ready")
-    podman.ok("stop", "-t", "30", c)
-    assert podman.inspect(c, "{{.State.ExitCode}}") == "0"
-    assert "got-term" in podman("logs", c).stdout
+    stop_sends_sigterm(podman, started)
 
 
 def test_stop_kills_after_timeout(podman, started):
-    c = started(cmd=("sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 1; done'))
-    wait_log(podman, c, "ready")
-    t0 = time.monotonic()
-    podman.ok("stop", "-t", "2", c)
-    assert time.monotonic() - t0 >= 2
-    assert podman.inspect(c, "{{.State.ExitCode}}") == "137"
+    stop_kills_after_timeout(podman, started)
 
 
 def test_rm_force_running(podman, started):

@@ -14,7 +14,6 @@ import signal
 import stat
 import subprocess
 import tempfile
-import time
 import urllib.request
 import uuid
 
@@ -23,6 +22,7 @@ import pytest
 from tests.e2e import images
 from tests.e2e.clients import Client
 from tests.e2e.env import attempt, free_port, need, wait_for
+from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm
 from tests.support import rootless
 from tests.support.runtime import REPO
 
@@ -117,10 +117,6 @@ def started(rpodman):
         rpodman.attempt("rm", "-f", "-t", "0", *names)
 
 
-def wait_log(rpodman, container: str, text: str, timeout: float = 20) -> None:
-    wait_for(lambda: text in rpodman("logs", container).stdout, timeout, f"{text!r} in logs")
-
-
 def test_run_output_and_exit_code(rpodman):
     p = rpodman("run", "--rm", IMG, "sh", "-c", "echo hello; id -u; exit 5")
     assert p.returncode == 5, p.stderr
@@ -155,21 +151,11 @@ def test_detached_and_exec(rpodman, started):
 
 
 def test_stop_sends_sigterm(rpodman, started):
-    c = started(cmd=("sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; '
-                                 "while :; do sleep 1; done"))
-    wait_log(rpodman, c, "ready")
-    rpodman.ok("stop", "-t", "30", c)
-    assert rpodman.inspect(c, "{{.State.ExitCode}}") == "0"
-    assert "got-term" in rpodman("logs", c).stdout
+    stop_sends_sigterm(rpodman, started)
 
 
 def test_stop_kills_after_timeout(rpodman, started):
-    c = started(cmd=("sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 1; done'))
-    wait_log(rpodman, c, "ready")
-    t0 = time.monotonic()
-    rpodman.ok("stop", "-t", "2", c)
-    assert time.monotonic() - t0 >= 2
-    assert rpodman.inspect(c, "{{.State.ExitCode}}") == "137"
+    stop_kills_after_timeout(rpodman, started)
 
 
 def test_rm_force_running(rpodman, started):

@@ -1,0 +1,39 @@
+"""Scenarios the clients run alike (Docker, podman, rootless podman): written
+once, called by each client's tests with its client and its `started` fixture."""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.env import wait_for
+
+TRAPS_TERM = ("sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; '
+              "while :; do sleep 1; done")
+IGNORES_TERM = ("sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 1; done')
+
+
+def wait_log(client, container: str, text: str, timeout: float = 20) -> None:
+    wait_for(lambda: text in client("logs", container).stdout, timeout, f"{text!r} in logs")
+
+
+def stop_sends_sigterm(client, started, within: float | None = None) -> None:
+    """`stop` delivers SIGTERM: the process's trap runs and it exits 0 (before
+    `within` seconds, when given: no waiting for the stop timeout)."""
+    c = started(cmd=TRAPS_TERM)
+    wait_log(client, c, "ready")
+    t0 = time.monotonic()
+    client.ok("stop", "-t", "30", c)
+    if within is not None:
+        assert time.monotonic() - t0 < within
+    assert client.inspect(c, "{{.State.ExitCode}}") == "0"
+    assert "got-term" in client("logs", c).stdout
+
+
+def stop_kills_after_timeout(client, started) -> None:
+    """A process that ignores SIGTERM is killed once `stop -t 2` runs out: 137."""
+    c = started(cmd=IGNORES_TERM)
+    wait_log(client, c, "ready")
+    t0 = time.monotonic()
+    client.ok("stop", "-t", "2", c)
+    assert time.monotonic() - t0 >= 2
+    assert client.inspect(c, "{{.State.ExitCode}}") == "137"

@@ -283,15 +283,7 @@ def _add_seccomp(plan: Plan, opts: InitOptions) -> None:
 def mount_point_of(path: str) -> str:
     """The mount point holding `path` (the longest one that is a prefix of it)."""
     best = "/"
-    try:
-        with open("/proc/self/mountinfo") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return best
-    for line in lines:
-        fields = line.split(" ")
-        if len(fields) < 5:
-            continue
+    for fields in _own_mounts():
         mp = _unescape(fields[4])
         if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
             best = mp
@@ -301,13 +293,7 @@ def mount_point_of(path: str) -> str:
 def full_proc_and_sysfs_mounts(rootfs: str) -> list[str]:
     """The mounts of a whole procfs or sysfs outside the rootfs (runc's msMoveRoot)."""
     out = []
-    try:
-        with open("/proc/self/mountinfo") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        fields = line.split(" ")
+    for fields in _own_mounts():
         try:
             fstype = fields[fields.index("-") + 1]
         except (ValueError, IndexError):
@@ -316,6 +302,16 @@ def full_proc_and_sysfs_mounts(rootfs: str) -> list[str]:
         if fields[3] == "/" and fstype in ("proc", "sysfs") and not mp.startswith(rootfs):
             out.append(mp)
     return out
+
+
+def _own_mounts() -> list[list[str]]:
+    """The fields of each line of this process's mountinfo (none if unreadable)."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [fields for fields in (line.split(" ") for line in lines) if len(fields) >= 5]
 
 
 def _unescape(field: str) -> str:

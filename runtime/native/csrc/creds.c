@@ -168,10 +168,5 @@ int op_chdir_retry(struct child_ctx *ctx, const struct pyrunc_op *op)
         return 0;
     if (chdir(op->s[0]) < 0)
         return op_fail(ctx, "chdir to cwd (\"%s\") set in config.json", op->s[0]);
-    char buf[4096];
-    if (getcwd(buf, sizeof(buf)) == NULL || buf[0] != '/') {
-        errno = EPERM;
-        return op_fail(ctx, "current working directory is outside of container mount namespace root");
-    }
-    return 0;
+    return check_cwd_inside(ctx);
 }

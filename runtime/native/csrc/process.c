@@ -43,6 +43,18 @@ int op_write_file(struct child_ctx *ctx, const struct pyrunc_op *op)
     return 0;
 }
 
+/* After the chdir: a cwd outside the root (CVE-2024-21626: a /proc/self/fd/N
+ * magic link leading out) makes getcwd answer "(unreachable)...". */
+int check_cwd_inside(struct child_ctx *ctx)
+{
+    char buf[4096];
+    if (getcwd(buf, sizeof(buf)) == NULL || buf[0] != '/') {
+        errno = EPERM;
+        return op_fail(ctx, "current working directory is outside of container mount namespace root");
+    }
+    return 0;
+}
+
 /* chdir through the root so that neither a symlink nor a leaked fd
  * (/proc/self/fd/N) can put the process outside its root (CVE-2024-21626). */
 int op_chdir(struct child_ctx *ctx, const struct pyrunc_op *op)
@@ -61,12 +73,7 @@ int op_chdir(struct child_ctx *ctx, const struct pyrunc_op *op)
     } else if (chdir(op->s[0]) < 0) {
         return op_fail(ctx, "chdir to cwd (\"%s\") set in config.json", op->s[0]);
     }
-    char buf[4096];
-    if (getcwd(buf, sizeof(buf)) == NULL || buf[0] != '/') {
-        errno = EPERM;
-        return op_fail(ctx, "current working directory is outside of container mount namespace root");
-    }
-    return 0;
+    return check_cwd_inside(ctx);
 }
 
 /* Every fd from n[0] up is closed at execve: only stdio and --preserve-fds pass. */

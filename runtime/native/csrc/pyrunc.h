@@ -191,6 +191,8 @@ typedef int (*op_fn)(struct child_ctx *ctx, const struct pyrunc_op *op);
 /* Record a failure message; returns -1 with errno preserved. */
 int op_fail(struct child_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* 0 if the cwd is inside the root, else op_fail (process.c). */
+int check_cwd_inside(struct child_ctx *);
 
 /* One function per operation, grouped by concern in the other .c files. */
 int op_sync(struct child_ctx *, const struct pyrunc_op *);

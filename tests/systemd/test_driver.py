@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 from tests.systemd.conftest import our_units, show, systemctl, unified
@@ -338,25 +339,49 @@ def test_without_the_bus_daemon_root_talks_to_systemd_directly(sd_rt, sd_bundle)
     assert our_units() == []
 
 
-def test_systemd_unreachable(sd_rt, sd_bundle, tmp_path):
-    """Neither the bus nor systemd's private socket: one line, nothing left."""
+def without_systemd(sd_rt, *args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
+    """The runtime with neither the bus nor systemd's private socket reachable."""
     hide = 'mount --bind /dev/null /run/systemd/private && exec "$@"'
     cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", hide, "sh",
-           *sd_rt.cmd("create", sd_bundle.id)]
-    with open(tmp_path / "err", "w+") as err:
-        rc = subprocess.run(cmd, cwd=sd_bundle.path, env={**os.environ, **NO_BUS},
-                            stdout=subprocess.DEVNULL, stderr=err, timeout=180).returncode
+           *sd_rt.cmd(*args)]
+    # A file, not a pipe, for stderr: a create's init would hold a pipe open.
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run(cmd, cwd=cwd, env={**os.environ, **NO_BUS},
+                           stdout=subprocess.DEVNULL, stderr=err, text=True, timeout=180)
         err.seek(0)
-        stderr = err.read()
-    assert rc != 0
-    assert "/nonexistent/bus" in stderr or "private" in stderr, stderr
+        return subprocess.CompletedProcess(cmd, p.returncode, "", err.read())
+
+
+def test_systemd_unreachable(sd_rt, sd_bundle):
+    """Neither the bus nor systemd's private socket: one line, nothing left."""
+    p = without_systemd(sd_rt, "create", sd_bundle.id, cwd=sd_bundle.path)
+    assert p.returncode != 0
+    assert "/nonexistent/bus" in p.stderr or "private" in p.stderr, p.stderr
     if is_pyrunc(sd_rt):
         assert "dbus: cannot connect to the system bus at /nonexistent/bus nor to " \
-               "systemd at /run/systemd/private" in stderr, stderr
-        assert len(stderr.strip().splitlines()) == 1, stderr
+               "systemd at /run/systemd/private" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert sd_bundle.id not in sd_rt.ids()
     assert not os.path.exists(os.path.join(sd_rt.root, sd_bundle.id))
     assert our_units() == []
+
+
+def test_delete_after_systemd_dropped_the_unit_needs_no_bus(sd_rt, sd_bundle):
+    """The container's process exited, systemd stopped its empty scope and let it
+    go: delete has nothing to ask systemd, and pyrunc does not reach for D-Bus."""
+    sd_bundle.args("/bin/true").save()
+    sd_rt("run", "-d", sd_bundle.id, cwd=sd_bundle.path, check=True)
+    deadline = time.monotonic() + 120
+    while our_units() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert our_units() == []
+    assert sd_rt.state(sd_bundle.id)["status"] == "stopped"
+    p = without_systemd(sd_rt, "delete", sd_bundle.id)
+    if is_pyrunc(sd_rt):
+        assert p.returncode == 0, p.stderr
+        assert sd_bundle.id not in sd_rt.ids()
+    elif sd_bundle.id in sd_rt.ids():
+        sd_rt("delete", sd_bundle.id, check=True)
 
 
 def test_sigkill_mid_create_then_delete_force(sd_rt, sd_bundle, tmp_path):

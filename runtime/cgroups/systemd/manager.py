@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 UNIT_EXISTS = "org.freedesktop.systemd1.UnitExists"
 NO_SUCH_UNIT = "org.freedesktop.systemd1.NoSuchUnit"
+ANY_VERSION = 1 << 30  # a systemd that takes every property we know
 TRANSIENT_DIR = "/run/systemd/transient"  # systemd's files of its transient units
 
 
@@ -63,9 +64,10 @@ class SystemdManager(Manager):
             self._version = self.bus.version()
         return self._version
 
-    def _resource_props(self, res: dict, rules: list | None) -> list:
+    def _resource_props(self, res: dict, rules: list | None, version: int | None = None) -> list:
         return props_mod.from_resources(res, unified=self.mode == "unified",
-                                        version=self.version, rules=rules)
+                                        version=self.version if version is None else version,
+                                        rules=rules)
 
     # -- the interface -----------------------------------------------------------
     def create(self) -> None:
@@ -134,11 +136,14 @@ class SystemdManager(Manager):
             from runtime.cgroups.v2 import devicefilter
 
             devicefilter.build(rules)   # refuse bad rules before anything is made
-        props = self._resource_props(res, rules)  # refuses what systemd would not take
         if not self.started:
+            # Before the clone: refuse what no systemd would take, every version's
+            # properties checked without asking systemd's (the bus comes at apply).
+            self._resource_props(res, rules, version=ANY_VERSION)
             self._pending = (resources, linux_devices, res, rules)
             self._remember(res)
             return
+        props = self._resource_props(res, rules)  # refuses what systemd would not take
         self._set_props(props)
         self.fs.set(_rounded(resources, res), linux_devices=linux_devices)
 

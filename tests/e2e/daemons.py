@@ -213,7 +213,9 @@ class Dockerd(Daemon):
                            timeout=10).returncode == 0
             except subprocess.TimeoutExpired:
                 return False
-        wait_for(up, 60, "dockerd to answer", step=0.3)
+        # A restart restores the containers first (runtime calls for each): under
+        # TCG with other guests running that took over 300 s.
+        wait_for(up, 120, "dockerd to answer", step=0.3)
 
     def stop(self) -> None:
         if self.alive():

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
+from tests.e2e.cgroups import V2
 from tests.e2e.env import (
     cgroup_file,
     free_port,
@@ -20,7 +20,12 @@ from tests.e2e.env import (
     wait_for,
 )
 from tests.e2e.images import BUSYBOX_REF as IMG
-from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm, wait_log
+from tests.e2e.scenarios import (
+    cgroup_follows_driver,
+    stop_kills_after_timeout,
+    stop_sends_sigterm,
+    wait_log,
+)
 from tests.e2e.tty import run_in_pty
 
 pytestmark = pytest.mark.e2e
@@ -212,22 +217,8 @@ def test_cgroup_driver(docker, e2e_cgroups):
     assert info["CgroupVersion"] == ("2" if V2 else "1")
     c = name()
     docker.ok(*docker.run_argv("-d", "--name", c, IMG, *SLEEPER))
-    try:
-        full_id = docker.inspect(c, "{{.Id}}")
-        pid = docker.pid(c)
-        parent = e2e_cgroups.parent_dir("docker")
-        if e2e_cgroups.systemd:
-            unit = f"docker-{full_id}.scope"
-            assert proc_cgroup(pid, "memory") == f"{parent}/{unit}"
-            assert unit in our_units()
-        else:
-            assert proc_cgroup(pid, "memory") == f"{parent}/{full_id}"
-        path = cgroup_dir(pid, "memory")
-    finally:
-        docker.ok("rm", "-f", c)
-    assert not os.path.exists(path)
-    if e2e_cgroups.systemd:
-        assert f"docker-{full_id}.scope" not in our_units()
+    cgroup_follows_driver(docker, e2e_cgroups, c, parent_of="docker", scope="docker",
+                          cgroupfs_leaf="", rm=("rm", "-f"))
 
 
 def test_pids_limit_enforced(docker):

@@ -9,10 +9,14 @@ import uuid
 
 import pytest
 
-from tests.e2e.cgroups import V2, cgroup_dir, our_units, proc_cgroup
+from tests.e2e.cgroups import V2
 from tests.e2e.env import cgroup_file, default_root, wait_for
 from tests.e2e.images import BUSYBOX_REF as IMG
-from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm
+from tests.e2e.scenarios import (
+    cgroup_follows_driver,
+    stop_kills_after_timeout,
+    stop_sends_sigterm,
+)
 from tests.e2e.tty import run_in_pty
 
 pytestmark = pytest.mark.e2e
@@ -109,21 +113,8 @@ def test_cgroup_manager(podman, e2e_cgroups):
     assert info.stdout.split() == [e2e_cgroups.driver, "v2" if V2 else "v1"]
     c = name()
     podman.ok(*podman.run_argv("-d", "--name", c, IMG, "sleep", "300"))
-    try:
-        full_id = podman.inspect(c, "{{.Id}}")
-        pid = podman.pid(c)
-        parent = e2e_cgroups.parent_dir("podman")
-        if e2e_cgroups.systemd:
-            unit = f"libpod-{full_id}.scope"
-            assert proc_cgroup(pid, "memory") == f"{parent}/{unit}"
-            assert unit in our_units()
-        else:
-            assert proc_cgroup(pid, "memory") == f"{parent}/libpod-{full_id}"
-        path = cgroup_dir(pid, "memory")
-    finally:
-        podman.ok("rm", "-f", "-t", "0", c)
-    assert not os.path.exists(path)
-    assert not [u for u in our_units() if full_id in u]
+    cgroup_follows_driver(podman, e2e_cgroups, c, parent_of="podman", scope="libpod",
+                          cgroupfs_leaf="libpod-", rm=("rm", "-f", "-t", "0"))
 
 
 def test_stop_sends_sigterm(podman, started):

@@ -63,8 +63,9 @@ def _linux() -> dict:
     return {
         "namespaces": sorted(KINDS),
         "capabilities": [c for c in capabilities.NAMES if c in known_caps],
-        # cgroupfs drivers for v1, v2 and hybrid hosts; systemd (as root) with --systemd-cgroup.
-        "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
+        # cgroupfs drivers for v1, v2 and hybrid hosts; systemd with --systemd-cgroup, the
+        # user's instance for a rootless container (cgroup v2).
+        "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": True,
                    "rdma": True},
         "seccomp": _seccomp(),
         "apparmor": {"enabled": True},

@@ -70,10 +70,31 @@ _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
-def rootless_cgroups(flag: str) -> bool:
+def host_uid() -> int:
+    """Our euid as the initial user namespace sees it (the user whose systemd
+    instance and cgroups these are): mapped through /proc/self/uid_map, one level
+    (podman's namespace); deeper nesting gives the parent namespace's uid."""
+    euid = os.geteuid()
+    if not in_user_namespace():
+        return euid
+    try:
+        with open("/proc/self/uid_map") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return euid
+    for line in lines:
+        inside, outside, count = (int(x) for x in line.split())
+        if inside <= euid < inside + count:
+            return outside + euid - inside
+    return euid
+
+
+def rootless_cgroups(flag: str, systemd: bool = False) -> bool:
     """runc's shouldUseRootlessCgroupManager: --rootless true/false as given (Go's
     ParseBool spellings); auto (or empty) is rootless for an unprivileged euid and
-    for root in a user namespace (whose cgroups it cannot know it may write)."""
+    for root in a user namespace (whose cgroups it cannot know it may write), but
+    with --systemd-cgroup only when that root is not root outside (runc asks the
+    bus for its owner; the uid map says the same without a process)."""
     if flag in _TRUE:
         return True
     if flag in _FALSE:
@@ -82,4 +103,6 @@ def rootless_cgroups(flag: str) -> bool:
         raise PyruncError(f'strconv.ParseBool: parsing "{flag}": invalid syntax')
     if os.geteuid() != 0:
         return True
-    return in_user_namespace()
+    if not in_user_namespace():
+        return False
+    return host_uid() != 0 if systemd else True

@@ -37,5 +37,5 @@ class Context:
         if self._rootless_cgroups is None:
             from runtime import rootless
 
-            self._rootless_cgroups = rootless.rootless_cgroups(self.rootless)
+            self._rootless_cgroups = rootless.rootless_cgroups(self.rootless, self.systemd_cgroup)
         return self._rootless_cgroups

@@ -5,6 +5,7 @@ under test registered with --add-runtime."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import uuid
 import pytest
 
 from tests.e2e import images
+from tests.e2e.cgroups import V2, systemd_is_init
 from tests.e2e.clients import Client
 from tests.e2e.env import need, remove_tree, wait_for
 from tests.support import rootless
@@ -47,6 +49,12 @@ def rdocker(runtime_binary):
     user = subprocess.run(["bash", os.path.join(REPO, "tests", "rootless", "user.sh")],
                           check=True, capture_output=True, text=True).stdout.strip()
     pw = rootless.entry(user)
+    # Where systemd runs on cgroup v2, rootless dockerd's default driver is systemd:
+    # the user's instance (which a login starts) makes each container's scope.
+    systemd_host = V2 and systemd_is_init()
+    manager = rootless.lingering(user) if systemd_host else contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(manager)
     xdg = rootless.runtime_dir(pw)
     top = tempfile.mkdtemp(prefix="pyrunc-e2e-rld-", dir="/tmp")
     os.chmod(top, 0o755)
@@ -59,14 +67,11 @@ def rdocker(runtime_binary):
                             "--data-root", os.path.join(top, "data"), "--exec-root", exec_root,
                             "-H", f"unix://{sock}",
                             "--pidfile", os.path.join(xdg, f"docker-{tag}.pid"),
-                            "--add-runtime", f"{NAME}={runtime_binary}",
-                            # Where systemd runs on v2 rootless dockerd would pick the
-                            # systemd driver (the user's manager), which pyrunc does not
-                            # support rootless yet: the cgroupfs driver, as on this host.
-                            "--exec-opt", "native.cgroupdriver=cgroupfs"], user)
+                            "--add-runtime", f"{NAME}={runtime_binary}"], user)
     daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                               start_new_session=True)
     client = RootlessDocker(sock, user)
+    client.systemd = systemd_host
     try:
         wait_for(lambda: daemon.poll() is not None or client("version").returncode == 0, 60,
                  "rootless dockerd to answer")
@@ -95,6 +100,7 @@ def rdocker(runtime_binary):
                 os.unlink(f)
             except OSError:
                 pass
+        stack.close()
 
 
 def test_run(rdocker):
@@ -119,5 +125,29 @@ def test_exec_and_stop(rdocker):
         rdocker.ok("stop", "-t", "20", name)
         assert time.monotonic() - t0 < 15  # the TERM trap ended it, no kill needed
         assert rdocker.inspect(name, "{{.State.ExitCode}}") == "0"
+    finally:
+        rdocker.attempt("rm", "-f", name)
+
+
+def test_cgroup_driver_and_limits(rdocker):
+    """systemd where it runs on cgroup v2 (the container's scope in the user's
+    instance, with its memory limit); on v1 rootless dockerd uses no cgroups."""
+    want = "systemd" if rdocker.systemd else "cgroupfs" if V2 else "none"
+    assert rdocker.ok("info", "-f", "{{.CgroupDriver}}").stdout.strip() == want
+    if not rdocker.systemd:
+        return
+    name = f"e2e-rld-{uuid.uuid4().hex[:8]}"
+    rdocker.ok("run", "-d", "--name", name, "--runtime", NAME, "--memory", "64m", IMG,
+               "sleep", "300")
+    try:
+        full_id = rdocker.inspect(name, "{{.Id}}")
+        pid = int(rdocker.inspect(name, "{{.State.Pid}}"))
+        uid = rootless.entry(rdocker.user).pw_uid
+        with open(f"/proc/{pid}/cgroup") as f:
+            path = f.read().strip().removeprefix("0::")
+        assert path == (f"/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/"
+                        f"docker-{full_id}.scope")
+        with open(f"/sys/fs/cgroup{path}/memory.max") as f:
+            assert f.read().strip() == str(64 << 20)
     finally:
         rdocker.attempt("rm", "-f", name)

@@ -202,3 +202,41 @@ def test_published_port_through_podmans_network(rpodman, started):
     wait_for(lambda: fetch() == "hello-rootless\n", 20, "the page through the published port")
     pid = int(rpodman.inspect(c, "{{.State.Pid}}"))
     assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+
+
+@pytest.fixture
+def user_manager(rpodman):
+    """The user's systemd instance, where systemd is init on cgroup v2: rootless
+    limits need its delegated subtree."""
+    from tests.e2e.cgroups import V2, systemd_is_init
+
+    if not (V2 and systemd_is_init()):
+        pytest.skip("rootless limits need systemd's delegated subtree on cgroup v2 "
+                    "(the guest, tests/guest); this host has neither")
+    with rootless.lingering(rpodman.user) as service:
+        yield service
+
+
+def test_systemd_cgroup_manager_with_limits(rpodman, user_manager):
+    """podman's cgroup_manager systemd as the user: the runtime gets --systemd-cgroup
+    and "user.slice:libpod:<id>", and the user's manager makes the scope, with the
+    limits that its delegation allows."""
+    n = f"e2e-rl-{uuid.uuid4().hex[:10]}"
+    rpodman.ok("--cgroup-manager", "systemd", "run", "-d", "--name", n, "--memory", "64m",
+               "--pids-limit", "32", IMG, "sleep", "300")
+    scope = ""
+    try:
+        full_id = rpodman.inspect(n, "{{.Id}}")
+        pid = int(rpodman.inspect(n, "{{.State.Pid}}"))
+        with open(f"/proc/{pid}/cgroup") as f:
+            path = f.read().strip().removeprefix("0::")
+        scope = f"{user_manager}/user.slice/libpod-{full_id}.scope"
+        assert "/sys/fs/cgroup" + path == scope, path
+        with open(f"{scope}/memory.max") as f:
+            assert f.read().strip() == str(64 << 20)
+        with open(f"{scope}/pids.max") as f:
+            assert f.read().strip() == "32"
+        assert rpodman.ok("exec", n, "echo", "in").stdout == "in\n"
+    finally:
+        rpodman.attempt("--cgroup-manager", "systemd", "rm", "-f", "-t", "0", n)
+    wait_for(lambda: not scope or not os.path.exists(scope), 20, "the scope to go")

@@ -212,7 +212,7 @@ def test_extensions_claimed(doc):
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     assert linux["netDevices"] == {"enabled": True}
     assert linux["cgroup"]["systemd"] is True   # --systemd-cgroup (docs/systemd.md)
-    assert linux["cgroup"]["systemdUser"] is False  # rootless with systemd: not yet
+    assert linux["cgroup"]["systemdUser"] is True   # rootless: the user's systemd (v2)
 
 
 def test_checkpoint_support_reported_as_runc(any_rt):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -27,18 +26,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def session(user):
     """The user's systemd instance, started by lingering; stopped again after."""
-    uid = rootless.entry(user).pw_uid
-    subprocess.run(["loginctl", "enable-linger", user], check=True)
-    service = f"/sys/fs/cgroup/user.slice/user-{uid}.slice/user@{uid}.service"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if os.path.exists(f"/run/user/{uid}/bus") and os.path.isdir(service):
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("user@.service did not start (loginctl enable-linger)")
-    yield service
-    subprocess.run(["loginctl", "disable-linger", user], check=False)
+    with rootless.lingering(user) as service:
+        yield service
 
 
 class InScope(AsUser):
@@ -102,3 +91,99 @@ def test_no_cgroups_path_runs_without_a_cgroup_of_its_own(srt, ubundle, session)
     ubundle.sh("cat /proc/self/cgroup")
     p = srt("run", "-b", ubundle.path, ubundle.id)
     assert p.returncode == 0, p.stderr
+
+
+class UserSystemd(AsUser):
+    """The runtime as the user with --systemd-cgroup: the user's systemd instance,
+    reached over its session bus ($XDG_RUNTIME_DIR/bus), makes the container's scope."""
+
+    def cmd(self, *args: str) -> list[str]:
+        return super().cmd("--systemd-cgroup", *args)
+
+    def systemctl(self, *args: str) -> str:
+        uid = rootless.entry(self.user).pw_uid
+        p = subprocess.run(rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:"
+                                             f"path=/run/user/{uid}/bus", "systemctl", "--user",
+                                             "--no-pager", *args], self.user),
+                           capture_output=True, text=True)
+        return p.stdout
+
+
+@pytest.fixture(params=["/usr/sbin/runc", None], ids=["runc", "pyrunc"])
+def ust(request, user, home, session):
+    from tests.support.runtime import binary
+
+    r = UserSystemd(os.path.join(home, "state"), request.param or binary(), user)
+    yield r
+    r.cleanup()
+
+
+def _our_units(ust, unit: str) -> str:
+    return ust.systemctl("list-units", "--all", "--plain", "--no-legend", unit).strip()
+
+
+def test_systemd_cgroup_as_the_user(ust, ubundle, session):
+    """The scope in the user's manager (user.slice under user@<uid>.service), the
+    limits as unit properties and in the files, ps, pause, update; delete stops it."""
+    controllers = open(os.path.join(session, "cgroup.controllers")).read().split()
+    assert "memory" in controllers and "pids" in controllers, controllers
+    ubundle.config["linux"]["cgroupsPath"] = f"user.slice:pyrunc-rl:{ubundle.id}"
+    ubundle.config["linux"]["resources"] = {"memory": {"limit": 64 << 20},
+                                            "pids": {"limit": 32}}
+    ubundle.sh("sleep 100")
+    unit = f"pyrunc-rl-{ubundle.id}.scope"
+    cg = os.path.join(session, "user.slice", unit)
+    p = ust("run", "-d", "-b", ubundle.path, ubundle.id)
+    try:
+        assert p.returncode == 0, p.stderr
+        pid = ust.state(ubundle.id)["pid"]
+        assert str(pid) in open(os.path.join(cg, "cgroup.procs")).read().split()
+        assert open(os.path.join(cg, "memory.max")).read().strip() == str(64 << 20)
+        assert open(os.path.join(cg, "pids.max")).read().strip() == "32"
+        shown = ust.systemctl("show", "-p", "MemoryMax", "-p", "TasksMax", "-p", "ActiveState",
+                              unit)
+        assert f"MemoryMax={64 << 20}" in shown and "TasksMax=32" in shown, shown
+        assert "ActiveState=active" in shown, shown
+        assert str(pid) in ust("ps", ubundle.id, check=True).stdout
+        ust("pause", ubundle.id, check=True)
+        assert ust.status(ubundle.id) == "paused"
+        ust("resume", ubundle.id, check=True)
+        assert ust.status(ubundle.id) == "running"
+        ust("update", "--pids-limit", "40", ubundle.id, check=True)
+        assert open(os.path.join(cg, "pids.max")).read().strip() == "40"
+        assert "TasksMax=40" in ust.systemctl("show", "-p", "TasksMax", unit)
+    finally:
+        ust("delete", "-f", ubundle.id)
+    assert not os.path.exists(cg)
+    assert _our_units(ust, unit) == ""
+
+
+def test_systemd_cgroup_as_the_user_default_path(ust, ubundle, session):
+    """No cgroupsPath: runc's ":runc:<id>" in the user's user.slice."""
+    ubundle.sh("sleep 100")
+    p = ust("run", "-d", "-b", ubundle.path, ubundle.id)
+    try:
+        assert p.returncode == 0, p.stderr
+        pid = ust.state(ubundle.id)["pid"]
+        uid = rootless.entry(ust.user).pw_uid
+        assert open(f"/proc/{pid}/cgroup").read().strip() == (
+            f"0::/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/"
+            f"runc-{ubundle.id}.scope")
+    finally:
+        ust("delete", "-f", ubundle.id)
+    assert _our_units(ust, f"runc-{ubundle.id}.scope") == ""
+
+
+def test_systemd_cgroup_as_the_user_without_a_bus(ust, ubundle, session, home):
+    """No session bus to find: one line, a failed exit, nothing left behind."""
+    empty = os.path.join(home, "xdg")
+    os.mkdir(empty, 0o700)
+    rootless.give(empty, ust.user)
+    cmd = [a if not a.startswith("XDG_RUNTIME_DIR=") else f"XDG_RUNTIME_DIR={empty}"
+           for a in ust.cmd("run", "-b", ubundle.path, ubundle.id)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr
+    assert not os.path.exists(os.path.join(ust.root, ubundle.id))
+    assert _our_units(ust, f"runc-{ubundle.id}.scope") == ""
+    assert not any(ubundle.id in d for d in os.listdir(os.path.join(session, "user.slice")))

@@ -8,9 +8,12 @@ the lane skips them with that reason (docs/rootless.md lists them)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import subprocess
+import time
 
 USER = os.environ.get("PYRUNC_TEST_AS_USER") or None
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -32,6 +35,29 @@ def runtime_dir(pw: pwd.struct_passwd) -> str:
         os.mkdir(path, 0o700)
         os.chown(path, pw.pw_uid, pw.pw_gid)
     return path
+
+
+@contextlib.contextmanager
+def lingering(name: str | None = None):
+    """The user's systemd instance as a login starts it (systemd hosts only):
+    `loginctl enable-linger` gives /run/user/<uid>/bus and the subtree systemd
+    delegates to the user, which this yields; undone after unless the user
+    lingered before."""
+    pw = entry(name)
+    uid = pw.pw_uid
+    service = f"/sys/fs/cgroup/user.slice/user-{uid}.slice/user@{uid}.service"
+    had = os.path.exists(f"/var/lib/systemd/linger/{pw.pw_name}")
+    subprocess.run(["loginctl", "enable-linger", pw.pw_name], check=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (os.path.exists(f"/run/user/{uid}/bus") and os.path.isdir(service)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"user@{uid}.service did not start (loginctl enable-linger)")
+            time.sleep(0.5)
+        yield service
+    finally:
+        if not had:
+            subprocess.run(["loginctl", "disable-linger", pw.pw_name], check=False)
 
 
 def as_user(cmd: list[str], name: str | None = None) -> list[str]:

@@ -25,19 +25,27 @@ def systemd_manager(container_id: str, cgroups_path: str | None, *, rootless: bo
     if not is_running_systemd():
         raise CgroupError("systemd not running on this host, cannot use systemd cgroups "
                           "manager")
-    if rootless:
-        raise CgroupError("rootless containers with the systemd cgroup driver are not "
-                          "supported by pyrunc yet; run without --systemd-cgroup")
     from runtime.cgroups.systemd.gvariant import annotation_properties
 
     extra = annotation_properties(annotations)
-    slice_ = slice_ or "system.slice"
+    slice_ = slice_ or ("user.slice" if rootless else "system.slice")
     unit = unit_mod.unit_name(prefix, name)
     inner = os.path.join(unit_mod.expand_slice(slice_), unit)
-    fs = fs_manager(inner, container_id=container_id, cgroups_path=cgroups_path)
+    if rootless:
+        # The user's manager: its units live under its own cgroup (runc's rule,
+        # and as runc, only where that subtree is delegated: cgroup v2).
+        from runtime.cgroups.systemd import userbus
+        from runtime.rootless import host_uid
+
+        inner = userbus.manager_cgroup(host_uid()) + inner
+    fs = fs_manager(inner, container_id=container_id, cgroups_path=cgroups_path,
+                    rootless=rootless)
+    if rootless and fs.mode != "unified":
+        raise CgroupError("cannot use rootless systemd cgroups manager on cgroup v1")
     from runtime.cgroups.systemd.manager import SystemdManager
 
-    return SystemdManager(fs, unit=unit, slice_=slice_, name=name, extra=extra)
+    return SystemdManager(fs, unit=unit, slice_=slice_, name=name, extra=extra,
+                          user=rootless)
 
 
 def fs_manager(inner: str, **kw):
@@ -61,4 +69,5 @@ def from_state(fs, saved: dict):
     from runtime.cgroups.systemd.manager import SystemdManager
 
     return SystemdManager(fs, unit=saved["unit"], slice_=saved.get("slice", ""),
-                          name=saved.get("name", ""), started=bool(saved.get("started", True)))
+                          name=saved.get("name", ""), started=bool(saved.get("started", True)),
+                          user=bool(saved.get("user")))

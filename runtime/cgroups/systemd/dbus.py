@@ -73,16 +73,22 @@ def _open_private():
 
 
 class Systemd:
-    """One connection to the system bus, talking to PID 1's manager."""
+    """One connection to the system bus, talking to PID 1's manager; ``user``:
+    to the session bus, talking to the user's manager (userbus.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: bool = False) -> None:
         try:
             from jeepney import DBusAddress
         except ImportError:
             raise SystemdError("the systemd cgroup driver needs the Python package jeepney "
                                "(Debian: python3-jeepney)") from None
-        addr = bus_address()
         self.direct = False
+        self.manager = DBusAddress(PATH, bus_name=DEST, interface=MANAGER)
+        self._jobs = None
+        if user:
+            self._open_user()
+            return
+        addr = bus_address()
         try:
             self.conn = _open_bus(addr)
         except SystemdError:
@@ -95,8 +101,26 @@ class Systemd:
                 raise SystemdError(f"dbus: cannot connect to the system bus at "
                                    f"{_where(addr)} nor to systemd at {PRIVATE}") from None
             self.direct = True
-        self.manager = DBusAddress(PATH, bus_name=DEST, interface=MANAGER)
-        self._jobs = None
+
+    def _open_user(self) -> None:
+        from runtime.cgroups.systemd import userbus
+
+        addr, private = userbus.bus_address(), userbus.private_socket()
+        try:
+            if addr:
+                self.conn = userbus.connect(addr)
+                return
+            if private and os.path.exists(private):
+                self.conn = userbus.connect(private, direct=True)
+                self.direct = True
+                return
+        except (OSError, TimeoutError, ValueError) as e:
+            reason = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else e
+            raise SystemdError(f"dbus: cannot connect to the user's systemd at "
+                               f"{_where(addr or private)}: {reason}") from None
+        raise SystemdError("could not find the user's session bus: DBUS_SESSION_BUS_ADDRESS "
+                           "is not set and there is no $XDG_RUNTIME_DIR/bus; install "
+                           "dbus-user-session and run `systemctl --user start dbus`")
 
     def close(self) -> None:
         self.conn.close()
@@ -179,6 +203,15 @@ class Systemd:
                 break
             digits += ch
         return int(digits) if digits else -1
+
+    def control_group(self) -> str:
+        """The manager's own cgroup ("/user.slice/user-1000.slice/user@1000.service")."""
+        from jeepney import DBusAddress
+
+        props = DBusAddress(PATH, bus_name=DEST, interface=PROPS)
+        (_sig, value), = self.call("Get", "ss", (MANAGER, "ControlGroup"), address=props,
+                                   what="dbus: the manager's cgroup")
+        return str(value)
 
     def start_transient_unit(self, name: str, properties: list) -> str:
         self._watch_jobs()

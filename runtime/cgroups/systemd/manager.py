@@ -34,7 +34,7 @@ class SystemdManager(Manager):
     joins_existing = False    # a unit of the same name makes StartTransientUnit fail
 
     def __init__(self, fs: Manager, *, unit: str, slice_: str, name: str,
-                 extra: list | None = None, started: bool = False) -> None:
+                 extra: list | None = None, started: bool = False, user: bool = False) -> None:
         super().__init__(container_id=fs.container_id, cgroups_path=fs.cgroups_path,
                          rootless=fs.rootless, resources=fs.resources, created=fs.created)
         self.fs = fs
@@ -44,6 +44,7 @@ class SystemdManager(Manager):
         self.name = name
         self.extra = extra or []          # org.systemd.property.* annotations
         self.started = started            # we started the unit (and may stop it)
+        self.user = user                  # the user's manager (rootless), not PID 1
         self.warnings = fs.warnings
         self._bus = None
         self._version: int | None = None
@@ -55,7 +56,7 @@ class SystemdManager(Manager):
         if self._bus is None:
             from runtime.cgroups.systemd.dbus import Systemd
 
-            self._bus = Systemd()
+            self._bus = Systemd(user=self.user)
         return self._bus
 
     @property
@@ -87,12 +88,26 @@ class SystemdManager(Manager):
                                            unified=self.mode == "unified", name=self.name,
                                            res=res, version=self.version)
         props += self._resource_props(res, rules) + self.extra
+        if self.user:
+            self._follow_manager()
         self._start(props)
         self.started = True
         self._join_fs(pid)
         if self._pending is not None:
             self._pending = None
             self.fs.set(_rounded(oci, res), linux_devices=linux_devices)
+
+    def _follow_manager(self) -> None:
+        """The user manager's units are under its ControlGroup; where that is not
+        the usual user@<uid>.service, point the cgroupfs driver there."""
+        from runtime.cgroups.systemd import fs_manager, unit
+
+        cg = self.bus.control_group()
+        inner = os.path.join(cg, unit.expand_slice(self.slice).lstrip("/"), self.unit)
+        if cg and not self.fs.path.endswith(inner):
+            self.fs = fs_manager(inner, container_id=self.fs.container_id,
+                                 cgroups_path=self.fs.cgroups_path, rootless=True)
+            self.fs.warnings = self.warnings
 
     def _start(self, props: list) -> None:
         bus = self.bus
@@ -208,9 +223,14 @@ class SystemdManager(Manager):
         loaded (a failed one included) and unlinks when it frees it.  A container
         whose processes all exited is usually there: delete then needs no D-Bus
         (the client's import, a connection, a job)."""
-        if not os.path.isdir(TRANSIENT_DIR) or self.fs.exists():
+        where = TRANSIENT_DIR
+        if self.user:
+            from runtime.cgroups.systemd.userbus import transient_dir
+
+            where = transient_dir()
+        if not where or not os.path.isdir(where) or self.fs.exists():
             return True
-        return os.path.lexists(os.path.join(TRANSIENT_DIR, self.unit))
+        return os.path.lexists(os.path.join(where, self.unit))
 
     def stop_unit(self) -> None:
         """runc's stopUnit: stop, wait, then reset it (a failed unit stays listed)."""
@@ -235,6 +255,8 @@ class SystemdManager(Manager):
         out = self.fs.to_state()
         out.update(driver="systemd", unit=self.unit, slice=self.slice, name=self.name,
                    started=self.started)
+        if self.user:
+            out["user"] = True
         return out
 
 

@@ -1,0 +1,93 @@
+"""The user's systemd instance for a rootless container: where its bus is, whose
+it is, and a connection that authenticates as the kernel sees us.
+
+runc (libcontainer/cgroups/systemd/user.go) finds the bus the same way and asks
+`busctl --user status` for the owner's uid, because inside a user namespace (rootless
+podman runs the runtime as root in its own) the euid is not the uid the bus sees.
+Here the client sends EXTERNAL without an identity, as sd-bus does, so the bus
+takes the uid from the socket's peer credentials, and the owner's uid for the
+cgroup path comes from /proc/self/uid_map (runtime/rootless.py): no process to spawn.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runtime.cgroups import CgroupError
+
+
+def bus_address() -> str:
+    """$DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus (runc's order)."""
+    addr = os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+    if addr:
+        return addr
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if xdg and os.path.exists(os.path.join(xdg, "bus")):
+        return f"unix:path={xdg}/bus"
+    return ""
+
+
+def private_socket() -> str:
+    """The user manager's own socket, for a session without a bus daemon."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    return os.path.join(xdg, "systemd/private") if xdg else ""
+
+
+def transient_dir() -> str:
+    """Where the user manager keeps its transient units' files ("" if unknown)."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    return os.path.join(xdg, "systemd/transient") if xdg else ""
+
+
+def manager_cgroup(uid: int) -> str:
+    """Where a user's manager lives in the hierarchy on every systemd we know;
+    apply() asks the manager itself (its ControlGroup) and corrects this."""
+    return f"/user.slice/user-{uid}.slice/user@{uid}.service"
+
+
+def connect(addr: str, *, direct: bool = False):
+    """A jeepney connection to ``addr`` ("unix:path=..." or a socket path),
+    authenticated with EXTERNAL and no identity; ``direct``: a peer (the
+    manager's private socket), so no Hello."""
+    import socket
+
+    from jeepney.io.blocking import DBusConnection, DBusConnectionBase
+    from jeepney.io.common import MessageFilters
+
+    path = addr.removeprefix("unix:path=")
+    if path.startswith("unix:"):
+        raise CgroupError(f"dbus: unsupported bus address {addr}")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(2.0)
+    try:
+        sock.connect(path)
+        _authenticate(sock)
+        sock.settimeout(None)
+    except BaseException:
+        sock.close()
+        raise
+    if not direct:
+        return DBusConnection(sock)
+    conn = DBusConnection.__new__(DBusConnection)
+    DBusConnectionBase.__init__(conn, sock, False)
+    conn._filters = MessageFilters()
+    return conn
+
+
+def _authenticate(sock) -> None:
+    """SASL EXTERNAL with an empty authorization identity: the server answers DATA,
+    our empty DATA makes it use SO_PEERCRED (D-Bus specification, "EXTERNAL")."""
+    sock.sendall(b"\0AUTH EXTERNAL\r\nDATA\r\n")
+    buf = b""
+    while True:
+        chunk = sock.recv(512)
+        if not chunk:
+            raise ValueError("the bus closed the connection during authentication")
+        buf += chunk
+        while b"\r\n" in buf:
+            line, buf = buf.split(b"\r\n", 1)
+            if line.startswith(b"OK"):
+                sock.sendall(b"BEGIN\r\n")
+                return
+            if line != b"DATA" and not line.startswith(b"DATA "):
+                raise ValueError(f"authentication refused: {line.decode(errors='replace')}")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
 from tests.rootless.conftest import AsUser
 from tests.support import rootless
+from tests.support.runtime import REPO
 
 pytestmark = [
     pytest.mark.guest,
@@ -187,3 +189,28 @@ def test_systemd_cgroup_as_the_user_without_a_bus(ust, ubundle, session, home):
     assert not os.path.exists(os.path.join(ust.root, ubundle.id))
     assert _our_units(ust, f"runc-{ubundle.id}.scope") == ""
     assert not any(ubundle.id in d for d in os.listdir(os.path.join(session, "user.slice")))
+
+
+def _decides(prefix: list[str]) -> str:
+    """What `--rootless auto` decides in a user namespace mapping root to the caller
+    (as rootless podman runs the runtime): with --systemd-cgroup, then without."""
+    code = ("from runtime.rootless import rootless_cgroups as r; "
+            "print(r('auto', True), r('auto', False))")
+    p = subprocess.run([*prefix, "unshare", "--user", "--map-root-user", sys.executable, "-c",
+                        code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+def test_root_in_a_user_namespace_is_rootless_in_a_users_session(user, session):
+    """runc's rule (shouldUseRootlessCgroupManager): with --systemd-cgroup, root in a
+    user namespace is rootless when it runs in a user's session (runc asks the user
+    bus for its owner), and keeps PID 1's manager outside one (a system service)."""
+    uid = rootless.entry(user).pw_uid
+    in_session = rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:path="
+                                   f"/run/user/{uid}/bus", "systemd-run", "--user", "--scope",
+                                   "--quiet", "--collect"], user)
+    assert _decides(in_session) == "True True"
+    service = ["systemd-run", "--quiet", "--collect", "--pipe", "--wait",
+               "-p", f"WorkingDirectory={REPO}"]
+    assert _decides(service) == "False True"

@@ -59,17 +59,12 @@ def _open_bus(addr: str):
 
 def _open_private():
     """A peer-to-peer connection to PID 1 (no bus daemon: no Hello, no AddMatch)."""
-    from jeepney.io.blocking import DBusConnection, DBusConnectionBase, prep_socket
-    from jeepney.io.common import MessageFilters
+    from runtime.cgroups.systemd.userbus import connect
 
     try:
-        sock = prep_socket(PRIVATE)
-    except Exception as e:  # noqa: BLE001
+        return connect(PRIVATE, direct=True)
+    except (OSError, TimeoutError, ValueError) as e:
         raise SystemdError(f"dbus: {e}") from None
-    conn = DBusConnection.__new__(DBusConnection)
-    DBusConnectionBase.__init__(conn, sock, False)
-    conn._filters = MessageFilters()
-    return conn
 
 
 class Systemd:

@@ -1,19 +1,18 @@
-"""The user's systemd instance for a rootless container: where its bus is, whose
-it is, and a connection that authenticates as the kernel sees us.
+"""The user's systemd instance for a rootless container: where its bus is, where
+its units live, and a connection that authenticates as the kernel sees us (also
+used for PID 1's private socket).
 
 runc (libcontainer/cgroups/systemd/user.go) finds the bus the same way and asks
 `busctl --user status` for the owner's uid, because inside a user namespace (rootless
 podman runs the runtime as root in its own) the euid is not the uid the bus sees.
 Here the client sends EXTERNAL without an identity, as sd-bus does, so the bus
-takes the uid from the socket's peer credentials, and the owner's uid for the
-cgroup path comes from /proc/self/uid_map (runtime/rootless.py): no process to spawn.
+takes the uid from the socket's peer credentials, and the session's owner comes
+from our own cgroup path (runtime/rootless.py): no process to spawn.
 """
 
 from __future__ import annotations
 
 import os
-
-from runtime.cgroups import CgroupError
 
 
 def bus_address() -> str:
@@ -46,17 +45,19 @@ def manager_cgroup(uid: int) -> str:
 
 
 def connect(addr: str, *, direct: bool = False):
-    """A jeepney connection to ``addr`` ("unix:path=..." or a socket path),
+    """A jeepney connection to ``addr`` (a D-Bus address, or a socket path),
     authenticated with EXTERNAL and no identity; ``direct``: a peer (the
     manager's private socket), so no Hello."""
     import socket
 
+    from jeepney.bus import get_connectable_addresses
     from jeepney.io.blocking import DBusConnection, DBusConnectionBase
     from jeepney.io.common import MessageFilters
 
-    path = addr.removeprefix("unix:path=")
-    if path.startswith("unix:"):
-        raise CgroupError(f"dbus: unsupported bus address {addr}")
+    paths = list(get_connectable_addresses(addr)) if addr.startswith("unix:") else [addr]
+    if not paths:
+        raise ValueError(f"no address to connect to in {addr}")
+    path = paths[0]
     sock = socket.socket(socket.AF_UNIX)
     sock.settimeout(2.0)
     try:

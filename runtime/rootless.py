@@ -89,34 +89,12 @@ def host_uid() -> int:
     return euid
 
 
-def session_owner_uid() -> int:
-    """runc's DetectUID for root in a user namespace: the owner of the systemd user
-    session we run in.  runc asks `busctl --user status` for the bus's OwnerUID, which
-    sd-bus takes from the "user-<uid>.slice" of the bus's cgroup; ours is in the same
-    session, so its cgroup path says the same without a process.  0 outside any user
-    session (a system service; runc assumes 0 when busctl fails)."""
-    try:
-        with open("/proc/self/cgroup") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return 0
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controllers not in ("", "name=systemd"):
-            continue
-        for part in path.split("/"):
-            uid = part.removeprefix("user-").removesuffix(".slice")
-            if part.startswith("user-") and part.endswith(".slice") and uid.isdigit():
-                return int(uid)
-    return 0
-
-
 def rootless_cgroups(flag: str, systemd: bool = False) -> bool:
     """runc's shouldUseRootlessCgroupManager: --rootless true/false as given (Go's
     ParseBool spellings); auto (or empty) is rootless for an unprivileged euid and
     for root in a user namespace (whose cgroups it cannot know it may write), but
-    with --systemd-cgroup only when that root runs in a user's session (runc asks
-    the user bus for its owner; session_owner_uid())."""
+    with --systemd-cgroup only when a user's bus is there and is not root's (runc
+    asks `busctl --user status` for its OwnerUID; userbus.owner_uid() reads it)."""
     if flag in _TRUE:
         return True
     if flag in _FALSE:
@@ -127,4 +105,8 @@ def rootless_cgroups(flag: str, systemd: bool = False) -> bool:
         return True
     if not in_user_namespace():
         return False
-    return session_owner_uid() != 0 if systemd else True
+    if systemd:
+        from runtime.cgroups.systemd.userbus import owner_uid
+
+        return owner_uid() != 0
+    return True

@@ -147,6 +147,8 @@ def test_systemd_cgroup_as_the_user(ust, ubundle, session):
         assert f"MemoryMax={64 << 20}" in shown and "TasksMax=32" in shown, shown
         assert "ActiveState=active" in shown, shown
         assert str(pid) in ust("ps", ubundle.id, check=True).stdout
+        p = ust("exec", ubundle.id, "echo", "in")
+        assert p.returncode == 0 and p.stdout == "in\n", p.stderr
         ust("pause", ubundle.id, check=True)
         assert ust.status(ubundle.id) == "paused"
         ust("resume", ubundle.id, check=True)
@@ -202,15 +204,19 @@ def _decides(prefix: list[str]) -> str:
     return p.stdout.strip()
 
 
-def test_root_in_a_user_namespace_is_rootless_in_a_users_session(user, session):
+def test_root_in_a_user_namespace_is_rootless_with_a_users_bus(user, session):
     """runc's rule (shouldUseRootlessCgroupManager): with --systemd-cgroup, root in a
-    user namespace is rootless when it runs in a user's session (runc asks the user
-    bus for its owner), and keeps PID 1's manager outside one (a system service)."""
+    user namespace is rootless when the user bus it finds belongs to a user (runc asks
+    `busctl --user status` for its OwnerUID), wherever the caller runs; with no user
+    bus to find (a system service) it keeps PID 1's manager."""
     uid = rootless.entry(user).pw_uid
-    in_session = rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:path="
-                                   f"/run/user/{uid}/bus", "systemd-run", "--user", "--scope",
-                                   "--quiet", "--collect"], user)
-    assert _decides(in_session) == "True True"
+    bus = f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{uid}/bus"
+    in_scope = rootless.as_user(["/usr/bin/env", bus, "systemd-run", "--user", "--scope",
+                                 "--quiet", "--collect"], user)
+    assert _decides(in_scope) == "True True"
+    # Outside any session of the user's (this test's cgroup), as rootless dockerd
+    # started here: $XDG_RUNTIME_DIR/bus still says whose bus it is.
+    assert _decides(rootless.as_user([], user)) == "True True"
     service = ["systemd-run", "--quiet", "--collect", "--pipe", "--wait",
                "-p", f"WorkingDirectory={REPO}"]
     assert _decides(service) == "False True"

@@ -37,7 +37,7 @@ def systemd_manager(container_id: str, cgroups_path: str | None, *, rootless: bo
         from runtime import rootless as rl
         from runtime.cgroups.systemd import userbus
 
-        uid = rl.session_owner_uid() or rl.host_uid() if rl.in_user_namespace() else os.geteuid()
+        uid = userbus.owner_uid() or rl.host_uid() if rl.in_user_namespace() else os.geteuid()
         inner = userbus.manager_cgroup(uid) + inner
     fs = fs_manager(inner, container_id=container_id, cgroups_path=cgroups_path,
                     rootless=rootless)

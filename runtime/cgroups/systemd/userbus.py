@@ -6,8 +6,8 @@ runc (libcontainer/cgroups/systemd/user.go) finds the bus the same way and asks
 `busctl --user status` for the owner's uid, because inside a user namespace (rootless
 podman runs the runtime as root in its own) the euid is not the uid the bus sees.
 Here the client sends EXTERNAL without an identity, as sd-bus does, so the bus
-takes the uid from the socket's peer credentials, and the session's owner comes
-from our own cgroup path (runtime/rootless.py): no process to spawn.
+takes the uid from the socket's peer credentials, and the owner's uid comes from
+the bus's own cgroup (owner_uid()): no process to spawn.
 """
 
 from __future__ import annotations
@@ -36,6 +36,54 @@ def transient_dir() -> str:
     """Where the user manager keeps its transient units' files ("" if unknown)."""
     xdg = os.environ.get("XDG_RUNTIME_DIR", "")
     return os.path.join(xdg, "systemd/transient") if xdg else ""
+
+
+def _socket_path(addr: str) -> str:
+    """The socket of the first unix address in a D-Bus address ("" if none)."""
+    for one in addr.split(";"):
+        kind, _, rest = one.partition(":")
+        if kind != "unix":
+            continue
+        for pair in rest.split(","):
+            key, _, value = pair.partition("=")
+            if key == "path":
+                return value
+            if key == "abstract":
+                return "\0" + value
+    return ""
+
+
+def owner_uid() -> int:
+    """The uid whose session the user's bus belongs to: the "user-<uid>.slice" in
+    the cgroup of the process at the other end of the socket, which the kernel names
+    for us (SO_PEERCRED, its pid in our pid namespace).  sd-bus's OwnerUID, as runc
+    reads it through busctl; 0 when there is no bus or no user slice."""
+    import socket
+    import struct
+
+    addr = bus_address()
+    path = _socket_path(addr) if addr else private_socket()
+    if not path or (not addr and not os.path.exists(path)):
+        return 0
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2.0)
+            sock.connect(path)
+            pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(
+                socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except (OSError, ValueError):
+        return 0
+    for line in lines:
+        _, controllers, cg = line.split(":", 2)
+        if controllers not in ("", "name=systemd"):
+            continue
+        for part in cg.split("/"):
+            uid = part.removeprefix("user-").removesuffix(".slice")
+            if part.startswith("user-") and part.endswith(".slice") and uid.isdigit():
+                return int(uid)
+    return 0
 
 
 def manager_cgroup(uid: int) -> str:

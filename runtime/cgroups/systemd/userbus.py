@@ -98,14 +98,12 @@ def connect(addr: str, *, direct: bool = False):
     manager's private socket), so no Hello."""
     import socket
 
-    from jeepney.bus import get_connectable_addresses
     from jeepney.io.blocking import DBusConnection, DBusConnectionBase
     from jeepney.io.common import MessageFilters
 
-    paths = list(get_connectable_addresses(addr)) if addr.startswith("unix:") else [addr]
-    if not paths:
-        raise ValueError(f"no address to connect to in {addr}")
-    path = paths[0]
+    path = _socket_path(addr) if addr.startswith("unix:") else addr
+    if not path:
+        raise ValueError(f"no unix socket to connect to in {addr}")
     sock = socket.socket(socket.AF_UNIX)
     sock.settimeout(2.0)
     try:

@@ -314,3 +314,24 @@ def test_what_runc_refuses_a_user(urt, ubundle, change, words):
     if _pyrunc(urt):
         assert_one_clear_line(p)
     _nothing_left(urt, ubundle)
+
+
+def test_systemd_cgroup_where_a_user_cannot_have_it(urt, ubundle):
+    """--systemd-cgroup as the user needs systemd and cgroup v2 (the user's delegated
+    subtree): elsewhere runc's words, one line, nothing left (tests/rootless/
+    test_rootless_v2.py covers the host where it works)."""
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    if os.path.isdir("/run/systemd/system"):
+        if v2:
+            pytest.skip("systemd on cgroup v2 gives the user its subtree: "
+                        "test_rootless_v2.py")
+        words = "cannot use rootless systemd cgroups manager on cgroup v1"
+    else:
+        words = "systemd not running on this host, cannot use systemd cgroups manager"
+    ubundle.sh("true")
+    p = urt("--systemd-cgroup", "run", "-b", ubundle.path, ubundle.id)
+    assert p.returncode != 0
+    assert words in p.stderr, p.stderr
+    if _pyrunc(urt):
+        assert_one_clear_line(p)
+    _nothing_left(urt, ubundle)

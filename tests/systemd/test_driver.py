@@ -9,7 +9,9 @@ import subprocess
 import tempfile
 import time
 
-from tests.support.runtime import Runtime
+import pytest
+
+from tests.support.runtime import Runtime, binary
 from tests.systemd.conftest import our_units, show, systemctl, unified
 
 MiB = 1 << 20
@@ -393,10 +395,16 @@ def rss_kib(pid: int) -> int:
     raise AssertionError(f"no Rss for {pid}")
 
 
+@pytest.mark.parametrize("sd_rt", [binary()], indirect=True, ids=os.path.basename)
 def test_the_waiting_init_is_no_bigger_with_systemd(sd_rt, sd_bundle, tmp_path):
     """systemd is reached once the init is cloned (runc's order): the waiting init
     holds no copy of the runtime's D-Bus client.  Its RSS with --systemd-cgroup
-    is within 1 MiB of its RSS without (pyrunc's was 2.7 MiB more)."""
+    is within 1 MiB of its RSS without (pyrunc's was 2.7 MiB more).  pyrunc's own
+    property: runc's init is a fresh exec of runc whose RSS moves with Go's runtime
+    (13.1 against 10.8 MiB in one guest run, within 1 MiB in another)."""
+    if not is_pyrunc(sd_rt):
+        pytest.skip("runc under test: its init holds no copy of its parent, and its RSS "
+                    "varies with Go's runtime, not with the driver")
     sd_bundle.args("/bin/true").save()
     sd_rt("create", sd_bundle.id, cwd=sd_bundle.path, check=True)
     with_systemd = rss_kib(sd_rt.state(sd_bundle.id)["pid"])

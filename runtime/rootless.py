@@ -70,25 +70,6 @@ _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
-def host_uid() -> int:
-    """Our euid as the initial user namespace sees it (the user whose systemd
-    instance and cgroups these are): mapped through /proc/self/uid_map, one level
-    (podman's namespace); deeper nesting gives the parent namespace's uid."""
-    euid = os.geteuid()
-    if not in_user_namespace():
-        return euid
-    try:
-        with open("/proc/self/uid_map") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return euid
-    for line in lines:
-        inside, outside, count = (int(x) for x in line.split())
-        if inside <= euid < inside + count:
-            return outside + euid - inside
-    return euid
-
-
 def rootless_cgroups(flag: str, systemd: bool = False) -> bool:
     """runc's shouldUseRootlessCgroupManager: --rootless true/false as given (Go's
     ParseBool spellings); auto (or empty) is rootless for an unprivileged euid and

@@ -34,10 +34,10 @@ def systemd_manager(container_id: str, cgroups_path: str | None, *, rootless: bo
     if rootless:
         # The user's manager: its units live under its own cgroup (runc's rule,
         # and as runc, only where that subtree is delegated: cgroup v2).
-        from runtime import rootless as rl
         from runtime.cgroups.systemd import userbus
+        from runtime.rootless import in_user_namespace
 
-        uid = userbus.owner_uid() or rl.host_uid() if rl.in_user_namespace() else os.geteuid()
+        uid = userbus.owner_uid() if in_user_namespace() else os.geteuid()
         inner = userbus.manager_cgroup(uid) + inner
     fs = fs_manager(inner, container_id=container_id, cgroups_path=cgroups_path,
                     rootless=rootless)

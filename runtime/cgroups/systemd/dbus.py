@@ -44,15 +44,19 @@ def _where(addr: str) -> str:
     return addr.removeprefix("unix:path=")
 
 
+def _reason(e: Exception) -> str:
+    """An OSError's strerror in lower case (Go's wording), else the exception's text."""
+    return os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else str(e)
+
+
 def _open_bus(addr: str):
     from jeepney.io.blocking import open_dbus_connection
 
     try:
         return open_dbus_connection(addr)
     except (OSError, TimeoutError, ValueError) as e:
-        reason = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else e
         raise SystemdError(f"dbus: cannot connect to the system bus at {_where(addr)}: "
-                           f"{reason}") from None
+                           f"{_reason(e)}") from None
     except Exception as e:  # noqa: BLE001 - jeepney's auth and Hello errors
         raise SystemdError(f"dbus: cannot connect to the system bus: {e}") from None
 
@@ -110,9 +114,8 @@ class Systemd:
                 self.direct = True
                 return
         except (OSError, TimeoutError, ValueError) as e:
-            reason = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else e
             raise SystemdError(f"dbus: cannot connect to the user's systemd at "
-                               f"{_where(addr or private)}: {reason}") from None
+                               f"{_where(addr or private)}: {_reason(e)}") from None
         raise SystemdError("could not find the user's session bus: DBUS_SESSION_BUS_ADDRESS "
                            "is not set and there is no $XDG_RUNTIME_DIR/bus; install "
                            "dbus-user-session and run `systemctl --user start dbus`")

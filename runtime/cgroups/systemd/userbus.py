@@ -53,11 +53,22 @@ def _socket_path(addr: str) -> str:
     return ""
 
 
+_owner: int | None = None
+
+
 def owner_uid() -> int:
     """The uid whose session the user's bus belongs to: the "user-<uid>.slice" in
     the cgroup of the process at the other end of the socket, which the kernel names
     for us (SO_PEERCRED, its pid in our pid namespace).  sd-bus's OwnerUID, as runc
-    reads it through busctl; 0 when there is no bus or no user slice."""
+    reads it through busctl; 0 when there is no bus or no user slice.  Asked once
+    per command (--rootless auto, then the unit's path)."""
+    global _owner
+    if _owner is None:
+        _owner = _find_owner()
+    return _owner
+
+
+def _find_owner() -> int:
     import socket
     import struct
 
@@ -88,7 +99,8 @@ def owner_uid() -> int:
 
 def manager_cgroup(uid: int) -> str:
     """Where a user's manager lives in the hierarchy on every systemd we know;
-    apply() asks the manager itself (its ControlGroup) and corrects this."""
+    apply() asks the manager itself (its ControlGroup) and corrects this (a bus
+    whose owner is unknown gives uid 0 here, and the path from there)."""
     return f"/user.slice/user-{uid}.slice/user@{uid}.service"
 
 

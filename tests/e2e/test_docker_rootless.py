@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from tests.e2e import images
-from tests.e2e.cgroups import V2, systemd_is_init
+from tests.e2e.cgroups import V2, cgroup_dir, systemd_is_init
 from tests.e2e.clients import Client
 from tests.e2e.env import need, remove_tree, wait_for
 from tests.support import rootless
@@ -51,10 +51,9 @@ def rdocker(runtime_binary):
     pw = rootless.entry(user)
     # Where systemd runs on cgroup v2, rootless dockerd's default driver is systemd:
     # the user's instance (which a login starts) makes each container's scope.
-    systemd_host = V2 and systemd_is_init()
-    manager = rootless.lingering(user) if systemd_host else contextlib.nullcontext()
     stack = contextlib.ExitStack()
-    stack.enter_context(manager)
+    service = (stack.enter_context(rootless.lingering(user))
+               if V2 and systemd_is_init() else "")
     xdg = rootless.runtime_dir(pw)
     top = tempfile.mkdtemp(prefix="pyrunc-e2e-rld-", dir="/tmp")
     os.chmod(top, 0o755)
@@ -71,7 +70,7 @@ def rdocker(runtime_binary):
     daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                               start_new_session=True)
     client = RootlessDocker(sock, user)
-    client.systemd = systemd_host
+    client.user_service = service  # the user's systemd instance's cgroup, if it runs
     try:
         wait_for(lambda: daemon.poll() is not None or client("version").returncode == 0, 60,
                  "rootless dockerd to answer")
@@ -132,9 +131,9 @@ def test_exec_and_stop(rdocker):
 def test_cgroup_driver_and_limits(rdocker):
     """systemd where it runs on cgroup v2 (the container's scope in the user's
     instance, with its memory limit); on v1 rootless dockerd uses no cgroups."""
-    want = "systemd" if rdocker.systemd else "cgroupfs" if V2 else "none"
+    want = "systemd" if rdocker.user_service else "cgroupfs" if V2 else "none"
     assert rdocker.ok("info", "-f", "{{.CgroupDriver}}").stdout.strip() == want
-    if not rdocker.systemd:
+    if not rdocker.user_service:
         return
     name = f"e2e-rld-{uuid.uuid4().hex[:8]}"
     rdocker.ok("run", "-d", "--name", name, "--runtime", NAME, "--memory", "64m", IMG,
@@ -142,12 +141,9 @@ def test_cgroup_driver_and_limits(rdocker):
     try:
         full_id = rdocker.inspect(name, "{{.Id}}")
         pid = int(rdocker.inspect(name, "{{.State.Pid}}"))
-        uid = rootless.entry(rdocker.user).pw_uid
-        with open(f"/proc/{pid}/cgroup") as f:
-            path = f.read().strip().removeprefix("0::")
-        assert path == (f"/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/"
-                        f"docker-{full_id}.scope")
-        with open(f"/sys/fs/cgroup{path}/memory.max") as f:
+        scope = f"{rdocker.user_service}/user.slice/docker-{full_id}.scope"
+        assert cgroup_dir(pid, "memory") == scope
+        with open(f"{scope}/memory.max") as f:
             assert f.read().strip() == str(64 << 20)
     finally:
         rdocker.attempt("rm", "-f", name)

@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 from tests.e2e import images
+from tests.e2e.cgroups import V2, cgroup_dir, systemd_is_init
 from tests.e2e.clients import Client
 from tests.e2e.env import attempt, free_port, need, wait_for
 from tests.e2e.scenarios import stop_kills_after_timeout, stop_sends_sigterm
@@ -208,8 +209,6 @@ def test_published_port_through_podmans_network(rpodman, started):
 def user_manager(rpodman):
     """The user's systemd instance, where systemd is init on cgroup v2: rootless
     limits need its delegated subtree."""
-    from tests.e2e.cgroups import V2, systemd_is_init
-
     if not (V2 and systemd_is_init()):
         pytest.skip("rootless limits need systemd's delegated subtree on cgroup v2 "
                     "(the guest, tests/guest); this host has neither")
@@ -228,10 +227,8 @@ def test_systemd_cgroup_manager_with_limits(rpodman, user_manager):
     try:
         full_id = rpodman.inspect(n, "{{.Id}}")
         pid = int(rpodman.inspect(n, "{{.State.Pid}}"))
-        with open(f"/proc/{pid}/cgroup") as f:
-            path = f.read().strip().removeprefix("0::")
         scope = f"{user_manager}/user.slice/libpod-{full_id}.scope"
-        assert "/sys/fs/cgroup" + path == scope, path
+        assert cgroup_dir(pid, "memory") == scope
         with open(f"{scope}/memory.max") as f:
             assert f.read().strip() == str(64 << 20)
         with open(f"{scope}/pids.max") as f:

@@ -32,14 +32,23 @@ def session(user):
         yield service
 
 
+def on_user_bus(user: str, cmd: list[str]) -> list[str]:
+    """cmd as the user, with its session bus named as a login's environment does."""
+    uid = rootless.entry(user).pw_uid
+    return rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/"
+                             f"{uid}/bus", *cmd], user)
+
+
+def in_user_scope(user: str, cmd: list[str]) -> list[str]:
+    """cmd as the user in a transient scope of its systemd (as rootless podman runs)."""
+    return on_user_bus(user, ["systemd-run", "--user", "--scope", "--quiet", "--collect", *cmd])
+
+
 class InScope(AsUser):
     """The runtime as the user, in a transient scope of the user's systemd."""
 
     def wrap(self, cmd: list[str]) -> list[str]:
-        uid = rootless.entry(self.user).pw_uid
-        return rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/"
-                                 f"{uid}/bus", "systemd-run", "--user", "--scope", "--quiet",
-                                 "--collect", *cmd], self.user)
+        return in_user_scope(self.user, cmd)
 
     def cmd(self, *args: str) -> list[str]:
         return self.wrap([self.path, "--root", self.root, *args])
@@ -103,10 +112,7 @@ class UserSystemd(AsUser):
         return super().cmd("--systemd-cgroup", *args)
 
     def systemctl(self, *args: str) -> str:
-        uid = rootless.entry(self.user).pw_uid
-        p = subprocess.run(rootless.as_user(["/usr/bin/env", f"DBUS_SESSION_BUS_ADDRESS=unix:"
-                                             f"path=/run/user/{uid}/bus", "systemctl", "--user",
-                                             "--no-pager", *args], self.user),
+        p = subprocess.run(on_user_bus(self.user, ["systemctl", "--user", "--no-pager", *args]),
                            capture_output=True, text=True)
         return p.stdout
 
@@ -209,11 +215,7 @@ def test_root_in_a_user_namespace_is_rootless_with_a_users_bus(user, session):
     user namespace is rootless when the user bus it finds belongs to a user (runc asks
     `busctl --user status` for its OwnerUID), wherever the caller runs; with no user
     bus to find (a system service) it keeps PID 1's manager."""
-    uid = rootless.entry(user).pw_uid
-    bus = f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{uid}/bus"
-    in_scope = rootless.as_user(["/usr/bin/env", bus, "systemd-run", "--user", "--scope",
-                                 "--quiet", "--collect"], user)
-    assert _decides(in_scope) == "True True"
+    assert _decides(in_user_scope(user, [])) == "True True"
     # Outside any session of the user's (this test's cgroup), as rootless dockerd
     # started here: $XDG_RUNTIME_DIR/bus still says whose bus it is.
     assert _decides(rootless.as_user([], user)) == "True True"

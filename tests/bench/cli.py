@@ -1,14 +1,17 @@
 """Side-by-side benchmark of OCI runtimes (issue 9): pyrunc, runc and crun, interleaved.
 
     python -m tests.bench [--rounds 30] [--quick] [--scenarios lifecycle,sequence,root,memlimit]
-                          [--runtime NAME[=PATH] ...] [--wheel] [--out docs/bench]
+                          [--all] [--runtime NAME[=PATH] ...] [--wheel] [--out docs/bench]
 
 Scenarios (tests/bench/scenarios.py): the lifecycle commands each on their own
 with peak RSS and the waiting init's memory; 100 containers in sequence and
 2-way parallel; list/state with 1,000 containers in the root; small memory
-limits.  Prints medians, p10-p90 and each runtime's ratio to runc measured in
-the same run; writes OUT/results.json and OUT/ratios.png (the plot needs
-matplotlib: pip install '.[bench]').  Each runtime gets its own --root and
+limits.  `clients` (in --all, not in the default: it needs the client suite's
+set-up, tests/e2e/setup.sh) times `ctr`, `docker` and `podman run --rm` with
+each runtime (tests/bench/clients.py).  Prints medians, p10-p90 and each
+runtime's ratio to runc measured in the same run; writes OUT/results.json and
+OUT/ratios.png (the plot needs matplotlib: pip install '.[bench]').  Each
+runtime gets its own --root and
 every container a cgroup under --cgroup-parent; everything is removed at the
 end and what could not be is reported (exit status 1).  Runtimes are timed by a
 small C helper (spawn.c, built with cc into a temporary directory).
@@ -41,7 +44,8 @@ from tests.bench.plot import plot
 from tests.bench.runner import CallFailed, Runner, build_spawner
 from tests.bench.stats import by_scenario, compare
 
-SCENARIOS = ("lifecycle", "sequence", "root", "memlimit")
+SCENARIOS = ("lifecycle", "sequence", "root", "memlimit", "clients")
+DEFAULT_SCENARIOS = SCENARIOS[:4]
 MEMORY_LIMITS = [1 << 20, 512 << 10]
 RUN_DIRS = ("/run/pyrunc", "/run/runc", "/run/crun")
 
@@ -50,10 +54,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m tests.bench",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", "--runs", type=int, help="lifecycle rounds (default 30)")
+    ap.add_argument("--client-rounds", type=int,
+                    help="rounds of each client (default 20; --quick: 2)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 2 rounds, 10 containers in sequence, 20 in the root")
-    ap.add_argument("--all", action="store_true", help="every scenario (the default)")
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+    ap.add_argument("--all", action="store_true",
+                    help="every scenario, the clients included")
+    ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
                     help=f"comma-separated subset of {','.join(SCENARIOS)}")
     ap.add_argument("--runtime", action="append", default=[],
                     help="NAME or NAME=PATH, repeatable (default: pyrunc, runc and crun)")
@@ -95,6 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     opts.rounds = opts.rounds or (2 if quick else 30)
     opts.seq_count = opts.seq_count or (10 if quick else 100)
     opts.root_count = opts.root_count or (20 if quick else 1000)
+    opts.client_rounds = opts.client_rounds or (2 if quick else 20)
     if not opts.cgroup_parent.startswith("/") or opts.cgroup_parent == "/":
         ap.error("--cgroup-parent must be an absolute path below /")
     return opts
@@ -156,6 +164,12 @@ def measure(opts: argparse.Namespace, runners: list[Runner], b: Bundles, out: di
     if "memlimit" in opts.scenarios:
         for r in runners:
             out["memory_limit"][r.name] = scenarios.memlimit(r, b, MEMORY_LIMITS)
+    if "clients" in opts.scenarios:
+        from tests.bench import clients  # pytest and the client suite: only for this
+
+        out["clients"] = clients.run(list(clients.CLIENTS), opts.client_rounds,
+                                     {r.name: r.path for r in runners}, opts.cgroup_driver,
+                                     out["meta"]["client_leftovers"])
 
 
 def summarize(runners: list[Runner], out: dict, bare: Runner | None = None) -> None:
@@ -215,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         "memory_limits": MEMORY_LIMITS, "cgroup_parent": opts.cgroup_parent,
         "gap_seconds": opts.gap, "cgroup_driver": opts.cgroup_driver,
         "timed_by": "tests/bench/spawn.c" if spawner else "python",
-        "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}},
-        "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}}
+        "runtimes": {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()},
+        "client_leftovers": []},
+        "sequence": {}, "root": {}, "memory_limit": {}, "init_memory": {}, "clients": {}}
     bound = False
     try:
         if cgroups.unified:
@@ -249,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         b = Bundles(base, cgroups)
         bare = bare_interpreter(base, spawner, opts.gap)
         measure(opts, runners, b, out, bare)
-    except (CallFailed, OSError) as e:  # one line, not a traceback
+    except (CallFailed, OSError, RuntimeError) as e:  # one line, not a traceback
         failure = str(e)
     except KeyboardInterrupt:
         failure = "interrupted"
@@ -257,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in runners:  # anything a failed scenario left
             r.delete_all()
         left = [f"cgroup {d}" for d in cgroups.clean()]
+        left += out["meta"].pop("client_leftovers")
         left += host.leftovers(base, [r.root for r in runners])
         left += [f"state {p}" for p in sorted(run_dir_entries(set().union(
             *(r.created for r in runners))))]

@@ -3,7 +3,10 @@ and `podman run --rm` of /bin/true with pyrunc, runc and crun registered side by
 side in the same daemons, rounds interleaved across runtimes.
 
     python -m tests.bench.clients [--rounds 20] [--clients ctr,docker,podman]
-                                  [--runtime NAME[=PATH] ...] [--json PATH]
+                                  [--runtime NAME[=PATH] ...] [--wheel] [--json PATH]
+
+The main bench runs the same as its scenario `clients` (`--scenarios ...,clients`
+or `--all`), with the pyrunc it measures everything else with.
 
 The daemons and images are the client suite's own (tests/e2e/sessions.py:
 private roots and sockets, everything removed at the end); the cgroup driver is
@@ -26,7 +29,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance.cgroupfs import hide_cgroup2
-from tests.bench import host
+from tests.bench import host, report
 from tests.bench.layout import unified_host
 from tests.bench.stats import compare
 from tests.e2e import images
@@ -46,6 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--runtime", action="append", default=[],
                     help="NAME or NAME=PATH, repeatable (default: pyrunc, runc and crun)")
+    ap.add_argument("--wheel", action="store_true",
+                    help="pyrunc from a wheel of this checkout in a fresh venv "
+                    "(tests/bench/wheel.py) instead of .venv/bin/pyrunc")
     ap.add_argument("--json", help="write the result there")
     opts = ap.parse_args(argv)
     opts.clients = [c for c in opts.clients.split(",") if c]
@@ -64,15 +70,15 @@ def timed(client: Client, args: list[str]) -> float:
     return dt
 
 
-def measure(opts: argparse.Namespace, runtimes: dict[str, str], workdir: str,
+def measure(clients: list[str], rounds: int, runtimes: dict[str, str], workdir: str,
             layout: Layout) -> dict[str, dict[str, list[float]]]:
     samples: dict[str, dict[str, list[float]]] = {c: {n: [] for n in runtimes}
-                                                  for c in opts.clients}
+                                                  for c in clients}
     pyrunc = runtimes.get("pyrunc") or next(iter(runtimes.values()))
     with containerd_session(workdir, pyrunc, layout) as containerd:
         # One argv maker per client and runtime: round i -> (client, args).
         makers: dict[str, dict[str, Callable[[int], tuple[Client, list[str]]]]] = {}
-        if "ctr" in opts.clients:
+        if "ctr" in clients:
             makers["ctr"] = {}
             for name, path in runtimes.items():
                 c = Ctr(containerd, path, layout)
@@ -81,28 +87,55 @@ def measure(opts: argparse.Namespace, runtimes: dict[str, str], workdir: str,
         docker_names = {n: ("pyrunc" if n == "pyrunc" else f"bench-{n}") for n in runtimes}
         more = {docker_names[n]: p for n, p in runtimes.items() if n != "pyrunc"}
         with docker_session(workdir, containerd, pyrunc, layout, more) as docker:
-            if "docker" in opts.clients:
+            if "docker" in clients:
                 makers["docker"] = {
                     n: lambda i, n=n: (docker, ["run", "--rm", "--runtime", docker_names[n],
                                                 "--network", "none", images.BUSYBOX_REF,
                                                 "/bin/true"])
                     for n in runtimes}
             with podman_session(workdir, pyrunc, layout) as podman:
-                if "podman" in opts.clients:
+                if "podman" in clients:
                     makers["podman"] = {}
                     for name, path in runtimes.items():
                         p = copy.copy(podman)
                         p.runtime = path
                         makers["podman"][name] = lambda i, p=p: (p, p.run_argv(
                             "--rm", images.BUSYBOX_REF, "/bin/true"))
-                for client in opts.clients:  # warm each once, unmeasured
+                for client in clients:  # warm each once, unmeasured
                     for make in makers[client].values():
                         timed(*make(-1))
-                for i in range(opts.rounds):
-                    for client in opts.clients:
+                for i in range(rounds):
+                    for client in clients:
                         for name, make in makers[client].items():
                             samples[client][name].append(timed(*make(i)))
     return samples
+
+
+def run(clients: list[str], rounds: int, runtimes: dict[str, str], driver_name: str,
+        left: list[str]) -> dict:
+    """Time the clients with these runtimes; what could not be removed goes to `left`.
+    Raises RuntimeError (one line) if a client fails."""
+    layout = Layout(driver_name, CGROUP_PARENT)
+    if layout.systemd and not systemd_is_init():
+        raise RuntimeError("the systemd driver needs systemd as PID 1")
+    workdir = tempfile.mkdtemp(prefix="pyrunc-bc-", dir="/tmp")  # short: socket paths
+    started = time.monotonic()
+    try:
+        samples = measure(clients, rounds, runtimes, workdir, layout)
+    except (OSError, pytest.fail.Exception) as e:
+        raise RuntimeError(str(e)) from None
+    finally:
+        layout.cleanup()
+        remove_tree(workdir)
+        for d in host.cgroup_dirs(CGROUP_PARENT):  # the clients' parents, deepest first
+            try:
+                os.rmdir(d)
+            except OSError as e:
+                left.append(f"cgroup {d}: {e.strerror}")
+    out = {"meta": {"rounds": rounds, "cgroup_driver": layout.driver,
+                    "duration_s": round(time.monotonic() - started, 1)},
+           "clients": {c: compare(xs, 1e3, "ms") for c, xs in samples.items()}}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,10 +144,6 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: needs root (the clients' daemons)", file=sys.stderr)
         return 2
     runtimes = host.resolve_runtimes(opts.runtime)
-    layout = Layout(driver(), CGROUP_PARENT)
-    if layout.systemd and not systemd_is_init():
-        print("bench: the systemd driver needs systemd as PID 1", file=sys.stderr)
-        return 2
     if not unified_host():
         # crun refuses a hybrid host: the daemons, their shims and every runtime see
         # it v1-only, in the bench's own mount namespace (as the main bench does).
@@ -123,37 +152,29 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             print(f"bench: {e}", file=sys.stderr)
             return 2
-    workdir = tempfile.mkdtemp(prefix="pyrunc-bc-", dir="/tmp")  # short: socket paths
-    started = time.monotonic()
+    base = tempfile.mkdtemp(prefix="pyrunc-bcw-")
     left: list[str] = []
     try:
-        samples = measure(opts, runtimes, workdir, layout)
-    except (RuntimeError, OSError, pytest.fail.Exception) as e:
+        if opts.wheel:
+            from tests.bench.wheel import install_fresh
+
+            runtimes = {"pyrunc": install_fresh(base),
+                        **{n: p for n, p in runtimes.items() if n != "pyrunc"}}
+        out = run(opts.clients, opts.rounds, runtimes, driver(), left)
+    except RuntimeError as e:
         print(f"bench: {e}", file=sys.stderr)
-        return 1
+        out = None
     finally:
-        layout.cleanup()
-        remove_tree(workdir)
-        for d in host.cgroup_dirs(CGROUP_PARENT):  # the clients' parents, deepest first
-            try:
-                os.rmdir(d)
-            except OSError as e:
-                left.append(d)
-                print(f"bench: LEFT BEHIND: cgroup {d}: {e.strerror}", file=sys.stderr)
-    out = {"meta": {"rounds": opts.rounds, "cgroup_driver": layout.driver,
-                    "loadavg_end": os.getloadavg(),
-                    "duration_s": round(time.monotonic() - started, 1),
-                    "runtimes": {n: {"path": p, "version": host.version(p)}
-                                 for n, p in runtimes.items()}},
-           "clients": {c: compare(xs, 1e3, "ms") for c, xs in samples.items()}}
-    print(f"`CLIENT run --rm` of /bin/true, wall ms, median (p10-p90), x runc "
-          f"({layout.driver} driver, {opts.rounds} rounds)")
-    for client, by_rt in out["clients"].items():
-        for name, e in by_rt.items():
-            ratio = f"{e['ratio_to_runc']:.2f}" if "ratio_to_runc" in e else "-"
-            print(f"{client:7} {name:8} {e['median_ms']:8.1f} ({e['p10_ms']:.1f}-"
-                  f"{e['p90_ms']:.1f})  {ratio}")
+        remove_tree(base)
+    for d in left:
+        print(f"bench: LEFT BEHIND: {d}", file=sys.stderr)
+    if out is None:
+        return 1
+    out["meta"]["loadavg_end"] = os.getloadavg()
+    out["meta"]["runtimes"] = {n: {"path": p, "version": host.version(p)}
+                               for n, p in runtimes.items()}
     out["meta"]["leftovers"] = left
+    report.print_clients(out)
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -114,6 +114,18 @@ def print_memlimit(ml: dict) -> None:
                 print(f"{'':<8}   {int(lim) // 1024} KiB: {why}")
 
 
+def print_clients(clients: dict) -> None:
+    if not clients:
+        return
+    meta = clients["meta"]
+    print(f"\n`CLIENT run --rm` of /bin/true, wall ms, median (p10-p90), x runc "
+          f"({meta['cgroup_driver']} driver, {meta['rounds']} rounds)")
+    for client, by_rt in clients["clients"].items():
+        for name, e in by_rt.items():
+            print(f"{client:7} {name:8} {e['median_ms']:8.1f} ({e['p10_ms']:.1f}-"
+                  f"{e['p90_ms']:.1f})  {fmt_ratio(e.get('ratio_to_runc'))}")
+
+
 def print_all(result: dict) -> None:
     print_timings(result["timings"])
     # CPU time moves far less than wall time when others load the machine.
@@ -122,6 +134,7 @@ def print_all(result: dict) -> None:
     print_sequence(result["sequence"])
     print_root(result["root"])
     print_memlimit(result["memory_limit"])
+    print_clients(result.get("clients", {}))
     if result["meta"]["leftovers"]:
         print("\nLEFT BEHIND: " + "; ".join(result["meta"]["leftovers"]))
 

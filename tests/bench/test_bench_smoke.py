@@ -120,3 +120,11 @@ def test_plot_of_ratios(tmp_path):
         assert why and "matplotlib" in why and not png.exists()
     else:
         assert why is None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clients_only_when_asked():
+    from tests.bench.cli import parse_args
+
+    assert "clients" not in parse_args([]).scenarios  # it needs the client suite's set-up
+    assert "clients" in parse_args(["--all"]).scenarios
+    assert parse_args(["--quick"]).client_rounds == 2

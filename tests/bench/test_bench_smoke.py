@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 from tests.bench.host import REPO, cgroup_dirs
+from tests.bench.markdown import render
 from tests.bench.plot import plot
 from tests.bench.stats import compare, growth
 from tests.support.runtime import binary
@@ -71,6 +72,12 @@ def test_quick_run_writes_well_formed_json(tmp_path):
     for e in limits.values():
         assert isinstance(e["pass"], bool)
         assert e["pass"] or e.get("error") or "oom_kills" in e
+
+    # the docs' tables: a row per lifecycle command, the bare interpreter beside the short ones
+    text = render(result, "results.json")
+    for scenario in LIFECYCLE:
+        assert f"\n| {scenario} | " in text, scenario
+    assert "| state | " in text and "python3 -S" in text and "waiting init RSS" in text
 
     # pyrunc alone has no ratios to runc, so the plot is skipped, and says so
     assert "no plot:" in p.stdout and not (out / "ratios.png").exists()

@@ -10,7 +10,7 @@ import os
 
 from tests.bench.report import TARGETS
 
-COLORS = {"pyrunc": "#3572A5", "crun": "#E3A33B"}
+COLORS = {"pyrunc": "#3572A5", "crun": "#E3A33B", "python3 -S": "#9A9A9A"}
 
 
 def ratio_rows(result: dict) -> tuple[list[str], dict[str, list[tuple[float, float, float]]]]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 
-# Issue 9's targets: a runtime's median over runc's, in the same run.
-TARGETS = {"run": 0.7, "create": 0.8, "start": 1.0, "state": 1.0, "kill": 1.0, "delete": 1.0,
-           "exec": 0.8}
+# pyrunc's median over runc's, in the same run: issue 21's for run, create and exec
+# (issue 9's were 0.7, 0.8, 0.8); the short commands keep issue 9's 1.0, which the
+# interpreter's start alone exceeds (issue 21 measures them against `python3 -S`).
+TARGETS = {"run": 0.6, "create": 0.7, "start": 1.0, "state": 1.0, "kill": 1.0, "delete": 1.0,
+           "exec": 0.7}
 LIST_BUDGET_S = 1.0  # `list` with 1,000 containers
 GROWTH_LIMIT = 1.25  # last 10 over first 10 beyond this: the cost grows
 
@@ -25,7 +27,7 @@ def verdict(ratio: float | None, target: float | None) -> str:
 def print_timings(timings: dict, title: str = "time") -> None:
     if not timings:
         return
-    print(f"\n{title}: median, p10-p90 and ratio to runc (target: issue 9)")
+    print(f"\n{title}: median, p10-p90 and ratio to runc (target: issues 9 and 21)")
     print(f"{'scenario':<16} {'runtime':<8} {'median ms':>10} {'p10-p90 ms':>16} "
           f"{'x runc':>7} {'target':>7}")
     for scenario, by_rt in timings.items():

@@ -47,7 +47,7 @@ def per_call(result: dict, key: str, title: str) -> str:
             continue  # the sequences and the root have tables of their own
         over = ""
         if BARE in by_rt and "pyrunc" in by_rt:  # issue 21: within 1 ms of the interpreter
-            over = f"+{by_rt['pyrunc']['median_ms'] - by_rt[BARE]['median_ms']:.1f}"
+            over = f"{by_rt['pyrunc']['median_ms'] - by_rt[BARE]['median_ms']:+.1f}"
         rows.append([scenario] + [cell(by_rt.get(n)) for n in names]
                     + ([cell(by_rt.get(BARE)), over] if bare else []))
     header = [f"{title}, ms"] + names + ([BARE, f"pyrunc - {BARE}"] if bare else [])
@@ -103,6 +103,13 @@ def memory(result: dict) -> str:
             rows.append([f"peak RSS of `{scenario}`, MiB"] + [
                 f"{peak[scenario][n]['median_kib'] / 1024:.1f}" if n in peak[scenario] else ""
                 for n in names])
+    limits = result.get("memory_limit", {})
+    if limits:
+        sizes = sorted({int(k) for by_limit in limits.values() for k in by_limit}, reverse=True)
+        label = " / ".join(f"{x // 1024} KiB" for x in sizes)
+        rows.append([f"/bin/true under a {label} memory limit"] + [
+            " / ".join("pass" if limits[n].get(str(x), {}).get("pass") else "fail"
+                       for x in sizes) if n in limits else "" for n in names])
     return table(["memory"] + names, rows)
 
 

@@ -11,10 +11,10 @@ set-up, tests/e2e/setup.sh) times `ctr`, `docker` and `podman run --rm` with
 each runtime (tests/bench/clients.py).  Prints medians, p10-p90 and each
 runtime's ratio to runc measured in the same run; writes OUT/results.json and
 OUT/ratios.png (the plot needs matplotlib: pip install '.[bench]').  Each
-runtime gets its own --root and
-every container a cgroup under --cgroup-parent; everything is removed at the
-end and what could not be is reported (exit status 1).  Runtimes are timed by a
-small C helper (spawn.c, built with cc into a temporary directory).
+runtime gets its own --root and every container a cgroup under --cgroup-parent;
+everything is removed at the end and what could not be is reported (exit
+status 1).  Runtimes are timed by a small C helper (spawn.c, built with cc into
+a temporary directory).
 
 crun refuses this machine's hybrid cgroup layout while cgroup2 holds a
 controller.  By default (--cgroup-layout private-v1) the bench hides the cgroup2

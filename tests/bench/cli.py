@@ -210,11 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     base = tempfile.mkdtemp(prefix="pyrunc-bench-")
     if opts.wheel:
-        from tests.bench.wheel import install_fresh
+        from tests.bench.wheel import with_wheel
 
         print("bench: pyrunc from a wheel of this checkout in a fresh venv", file=sys.stderr)
-        runtimes = {"pyrunc": install_fresh(base),
-                    **{n: p for n, p in runtimes.items() if n != "pyrunc"}}
+        runtimes = with_wheel(runtimes, base)
     spawner = build_spawner(base)
     if spawner is None:
         print("bench: no C compiler for tests/bench/spawn.c: timing from Python, "

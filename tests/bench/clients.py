@@ -132,10 +132,9 @@ def run(clients: list[str], rounds: int, runtimes: dict[str, str], driver_name: 
                 os.rmdir(d)
             except OSError as e:
                 left.append(f"cgroup {d}: {e.strerror}")
-    out = {"meta": {"rounds": rounds, "cgroup_driver": layout.driver,
-                    "duration_s": round(time.monotonic() - started, 1)},
-           "clients": {c: compare(xs, 1e3, "ms") for c, xs in samples.items()}}
-    return out
+    return {"meta": {"rounds": rounds, "cgroup_driver": layout.driver,
+                     "duration_s": round(time.monotonic() - started, 1)},
+            "clients": {c: compare(xs, 1e3, "ms") for c, xs in samples.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,10 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     left: list[str] = []
     try:
         if opts.wheel:
-            from tests.bench.wheel import install_fresh
+            from tests.bench.wheel import with_wheel
 
-            runtimes = {"pyrunc": install_fresh(base),
-                        **{n: p for n, p in runtimes.items() if n != "pyrunc"}}
+            runtimes = with_wheel(runtimes, base)
         out = run(opts.clients, opts.rounds, runtimes, driver(), left)
     except RuntimeError as e:
         print(f"bench: {e}", file=sys.stderr)

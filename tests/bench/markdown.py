@@ -17,13 +17,17 @@ import sys
 BARE = "python3 -S"  # tests/bench/cli.py: the bare interpreter's row
 
 
-def cell(e: dict | None, unit: str = "ms", digits: int = 1) -> str:
+def bold_ratio(ratio: float | None) -> str:
+    """The ratio to runc as the tables show it after a figure ("" without one)."""
+    return "" if ratio is None else f" **{ratio:.2f}**"
+
+
+def cell(e: dict | None) -> str:
+    """A timing: median (p10-p90) ms and its ratio to runc."""
     if not e:
         return ""
-    text = (f"{e[f'median_{unit}']:.{digits}f} "
-            f"({e[f'p10_{unit}']:.{digits}f}-{e[f'p90_{unit}']:.{digits}f})")
-    ratio = e.get("ratio_to_runc")
-    return text if ratio is None else f"{text} **{ratio:.2f}**"
+    return (f"{e['median_ms']:.1f} ({e['p10_ms']:.1f}-{e['p90_ms']:.1f})"
+            + bold_ratio(e.get("ratio_to_runc")))
 
 
 def runtimes_of(result: dict) -> list[str]:
@@ -61,9 +65,9 @@ def sequences(result: dict) -> str:
     names = runtimes_of(result)
     cpu = result.get("cpu", {})
     rows = []
-    for mode, by_rt in seq.items():
-        n = next(iter(by_rt.values()))["n"]
-        workers = 1 if mode == "sequential" else 2
+    for by_rt in seq.values():
+        first = next(iter(by_rt.values()))
+        n, workers = first["n"], first["workers"]
         base = by_rt.get("runc", {}).get("total_s")
         rows.append([f"{n} x create, start, delete ({workers} worker{'s' * (workers > 1)}): "
                      "wall s"] + [_total(by_rt.get(x, {}).get("total_s"), base) for x in names])
@@ -78,7 +82,7 @@ def sequences(result: dict) -> str:
 def _total(x: float | None, base: float | None) -> str:
     if x is None:
         return ""
-    return f"{x:.2f}" + (f" **{x / base:.2f}**" if base else "")
+    return f"{x:.2f}" + bold_ratio(x / base if base else None)
 
 
 def memory(result: dict) -> str:
@@ -93,9 +97,8 @@ def memory(result: dict) -> str:
         row = [label]
         for n in names:
             e = init[n].get(key)
-            ratio = e.get("ratio_to_runc") if e else None
             row.append("" if not e else f"{e['median_kib'] / 1024:.1f}"
-                       + (f" **{ratio:.2f}**" if ratio is not None else ""))
+                       + bold_ratio(e.get("ratio_to_runc")))
         rows.append(row)
     peak = result.get("peak_rss", {})
     for scenario in ("run", "create", "state"):
@@ -121,7 +124,7 @@ def root(result: dict) -> str:
     base = r["runtimes"].get("runc", {}).get("list_s")
     rows = [[f"`list`, {r['n']} containers, ms"] + [
         f"{r['runtimes'][n]['list_s'] * 1e3:.1f}"
-        + (f" **{r['runtimes'][n]['list_s'] / base:.2f}**" if base else "") for n in names],
+        + bold_ratio(r["runtimes"][n]["list_s"] / base if base else None) for n in names],
         [f"`state` with {r['n']} over `state` with 1"] + [
         f"{r['runtimes'][n]['state_growth']:.2f}" for n in names]]
     return table(["root"] + names, rows)

@@ -26,3 +26,9 @@ def install_fresh(base: str) -> str:
     pyrunc = os.path.join(venv, "bin", "pyrunc")
     subprocess.run([pyrunc, "--version"], **quiet)
     return pyrunc
+
+
+def with_wheel(runtimes: dict[str, str], base: str) -> dict[str, str]:
+    """The runtimes to measure, with pyrunc from a fresh wheel install (install_fresh)
+    in its place, first."""
+    return {"pyrunc": install_fresh(base), **{n: p for n, p in runtimes.items() if n != "pyrunc"}}

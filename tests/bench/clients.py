@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             from tests.bench.wheel import with_wheel
 
             runtimes = with_wheel(runtimes, base)
+        versions = {n: {"path": p, "version": host.version(p)} for n, p in runtimes.items()}
         out = run(opts.clients, opts.rounds, runtimes, driver(), left)
     except RuntimeError as e:
         print(f"bench: {e}", file=sys.stderr)
@@ -169,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is None:
         return 1
     out["meta"]["loadavg_end"] = os.getloadavg()
-    out["meta"]["runtimes"] = {n: {"path": p, "version": host.version(p)}
-                               for n, p in runtimes.items()}
+    out["meta"]["runtimes"] = versions  # asked before the wheel's venv went
     out["meta"]["leftovers"] = left
     report.print_clients(out)
     if opts.json:

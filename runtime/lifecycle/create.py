@@ -247,7 +247,7 @@ class Creation:
             from runtime.native.channel import Channel
 
             self.channel = Channel(plan)
-            self.pid = self.channel.spawn(stage1=init_plan.uses_stage1(joined))
+            self.pid = self.channel.spawn()
             if trace:
                 trace(f"create: cloned the init, pid {self.pid}")
             if pidfd_conn >= 0:

@@ -216,9 +216,9 @@ class _Exec:
             with Foreground() as fg:
                 self.channel = Channel(plan)
                 try:
-                    self.pid = self.channel.spawn(stage1=True)
+                    self.pid = self.channel.spawn()
                 except PyruncError:
-                    self._reap_stage1()
+                    self._reap_init()
                     raise
                 finally:
                     join.close()
@@ -368,13 +368,13 @@ class _Exec:
         self.host.set_raw()
         terminal.relay(master, self.host, pidfd)
 
-    def _reap_stage1(self) -> None:
-        if self.channel is not None and self.channel.stage1_pid:
+    def _reap_init(self) -> None:
+        if self.channel is not None and self.channel.init_pid:
             try:
-                os.waitpid(self.channel.stage1_pid, 0)
+                os.waitpid(self.channel.init_pid, 0)
             except ChildProcessError:
                 pass
-            self.channel.stage1_pid = 0
+            self.channel.init_pid = 0
 
     def close(self) -> None:
         """A process that failed on its way to execve, or whose runtime failed after,

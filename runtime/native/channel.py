@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from runtime.errors import ChildError, PyruncError
-from runtime.native import ffi, lib
+from runtime.native import INIT, ffi, lib
 from runtime.native.plan import Plan
 
 __all__ = ["Channel", "ChildError"]
@@ -22,20 +22,29 @@ class Channel:
             raise PyruncError(f"socketpair: {os.strerror(-r)}")
         self.fd, self.child_fd = fds[0], fds[1]
         self.pid = 0
-        self.stage1_pid = 0
-        self.pending: list = []  # messages that arrived before stage 1's pid report
+        self.init_pid = 0       # pyrunc-init, until it has reported the pid
+        self.pending: list = []  # messages that arrived before pyrunc-init's pid report
 
-    def spawn(self, stage1: bool) -> int:
-        cplan = self.plan.to_c(self.child_fd, stage1)
-        pid = lib.pyrunc_spawn(cplan)
-        os.close(self.child_fd)
-        self.child_fd = -1
-        if pid < 0:
-            raise PyruncError(f"clone: {os.strerror(-pid)}")
-        if not stage1:
-            self.pid = pid
-            return pid
-        self.stage1_pid = pid
+    def spawn(self) -> int:
+        """Run the plan: pyrunc-init clones the container process, our child."""
+        cplan = self.plan.to_c(self.child_fd)
+        plan_fd = lib.pyrunc_plan_memfd(cplan)
+        try:
+            if plan_fd < 0:
+                raise PyruncError(f"write the plan: {os.strerror(-plan_fd)}")
+            # dup2 onto itself clears close-on-exec in the new process only.
+            inherit = sorted({plan_fd, self.child_fd, *self.plan.fds})
+            try:
+                pid = os.posix_spawn(INIT, ["pyrunc-init", str(plan_fd), str(self.child_fd)], {},
+                                     file_actions=[(os.POSIX_SPAWN_DUP2, fd, fd) for fd in inherit])
+            except OSError as err:
+                raise PyruncError(f"start {INIT}: {err.strerror}") from None
+        finally:
+            if plan_fd >= 0:
+                os.close(plan_fd)
+            os.close(self.child_fd)
+            self.child_fd = -1
+        self.init_pid = pid
         try:
             # The container process shares the socket and may speak first.
             while True:
@@ -45,7 +54,7 @@ class Channel:
                 self.pending.append((msg, fd))
         finally:
             os.waitpid(pid, 0)
-            self.stage1_pid = 0
+            self.init_pid = 0
         self.pid = int(msg.value)
         return self.pid
 

@@ -1,8 +1,8 @@
 """Build a plan: the ordered operations the container process runs in C.
 
 Each operation is one syscall step (see csrc/pyrunc.h).  The Plan keeps every
-cffi object it hands to C alive until the child has been spawned, and a
-description of each operation for error messages.
+cffi object it hands to C alive until it is written for pyrunc-init (channel.py),
+and a description of each operation for error messages.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class Plan:
         self.clone_flags = 0
         self.cgroup_fd = -1            # cgroup2 directory to clone into (cgroup_join.py)
         self.sync_ids: dict[int, str] = {}
+        self.fds: list[int] = []       # the runtime's fds the plan uses (to_c)
         self._keep: list = []
 
     # -- building -----------------------------------------------------
@@ -72,15 +73,15 @@ class Plan:
                 buf = ffi.new("char[]", op["data"])
                 self._keep.append(buf)
                 c.data = buf
+                c.data_size = len(op["data"])
                 c.len = op["len"]
         return arr
 
-    def to_c(self, sync_fd: int, stage1: bool):
+    def to_c(self, sync_fd: int):
         plan = ffi.new("struct pyrunc_plan *")
         self._keep.append(plan)
         plan.sync_fd = sync_fd
         plan.clone_flags = self.clone_flags
-        plan.stage1 = 1 if stage1 else 0
         plan.cgroup_fd = self.cgroup_fd
         plan.pre_ops = self._fill(self.pre)
         plan.n_pre = len(self.pre)
@@ -95,9 +96,10 @@ class Plan:
         plan.close_from = close_from
         plan.keep_fds = keep_arr
         plan.n_keep = len(keep)
+        self.fds = [*keep, self.cgroup_fd] if self.cgroup_fd >= 0 else keep
         return plan
 
     def describe(self, index: int) -> str:
         if index < 0:
-            return self.pre_what[-1 - index] if -1 - index < len(self.pre_what) else "stage 1"
+            return self.pre_what[-1 - index] if -1 - index < len(self.pre_what) else "pyrunc-init"
         return self.what[index] if index < len(self.what) else f"operation {index}"

@@ -166,9 +166,9 @@ def build(config: dict, ns: Namespaces, joined: list[tuple[str, int, str]],
         _add_seccomp(plan, opts)  # the notify fd must reach the runtime before it exits
     plan.add(lib.OP_CLEAR_PDEATHSIG, "clear the parent death signal")
     if not joined and os.geteuid() == 0:
-        # Until its execve the init is a clone of the runtime: a process `exec`ed into
-        # the created container must not open its /proc/<pid>/exe, the host's Python
-        # (CVE-2019-5736).  Joined namespaces made it non-dumpable in stage 1 already.
+        # Until its execve the init is a clone of pyrunc-init: a process `exec`ed into
+        # the created container must not open its /proc/<pid>/exe, a host binary
+        # (CVE-2019-5736).  Joined namespaces made it non-dumpable in pyrunc-init already.
         # An unprivileged caller leaves it dumpable, as runc does: its own `exec` must
         # open the init's namespaces, and the container's root is that user, who may
         # write no interpreter it could not write anyway (docs/rootless.md).
@@ -324,11 +324,6 @@ def _unescape(field: str) -> str:
 def _personality(p: dict) -> int:
     domains = {"LINUX": lib.PER_LINUX, "LINUX32": lib.PER_LINUX32}
     return domains.get(p.get("domain", "LINUX"), lib.PER_LINUX)
-
-
-def uses_stage1(joined: list) -> bool:
-    """Joining a namespace by path needs a first stage that setns()es then clones."""
-    return bool(joined)
 
 
 def _no_mknod(ns: Namespaces) -> bool:

@@ -1,7 +1,7 @@
 """The final execve through the sealed exec trampoline (CVE-2019-5736, `#!/proc/self/exe`).
 
-Until its last execve the container process is a clone of the runtime, so its
-/proc/self/exe is the host's Python.  The plan therefore ends in two steps
+Until its last execve the container process is a clone of pyrunc-init, so its
+/proc/self/exe is a host binary.  The plan therefore ends in two steps
 (csrc/sealed_exec.c): OP_SEAL_TRAMPOLINE copies a tiny static program into a
 sealed memfd before any seccomp filter is loaded, and OP_EXEC_SEALED executes
 it with execveat(); the trampoline (csrc/trampoline.c) executes the user's

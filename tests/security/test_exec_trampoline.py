@@ -1,11 +1,12 @@
 """The `#!/proc/self/exe` form of CVE-2019-5736 and the sealed exec trampoline.
 
-Until its final execve a container process of pyrunc is a clone of the runtime,
-so its /proc/self/exe is the host's Python.  pyrunc's last step therefore
-executes a tiny static trampoline from a sealed memfd, which executes the user's
-program.  A program that is a `#!/proc/self/exe` script then makes the kernel
-run the trampoline again, with the script's argv: it refuses (exit 127) instead
-of handing the container the host's interpreter.
+Until its final execve a container process of pyrunc is a clone of pyrunc-init
+(until 2026-12-07: of the runtime's Python), so its /proc/self/exe is a host
+binary.  pyrunc's last step therefore executes a tiny static trampoline from a
+sealed memfd, which executes the user's program.  A program that is a
+`#!/proc/self/exe` script then makes the kernel run the trampoline again, with
+the script's argv: it refuses (exit 127) instead of handing the container a host
+binary.
 
 Each test here fails with the trampoline switched off (OP_EXEC_SEALED executing
 the program directly), except test_the_final_exe_is_the_users_program, which
@@ -63,8 +64,8 @@ def test_proc_self_exe_script_is_refused(rt, bundle):
 
 
 def test_refused_where_the_host_python_would_run(rt, bundle, tmp_path):
-    """Without a mount namespace /proc/self/exe of the runtime's clone leads to the
-    host's Python, which would run the script (this is what the trampoline stops)."""
+    """Without a mount namespace /proc/self/exe of the init leads to a host binary,
+    which the kernel would run on the script (this is what the trampoline stops)."""
     script = tmp_path / "evil"
     script.write_text(SCRIPT)
     script.chmod(0o755)
@@ -185,15 +186,16 @@ def test_the_final_exe_is_the_users_program(rt, bundle):
 
 
 def test_waiting_init_is_not_dumpable(rt, bundle):
-    """Before `start` the init is still a clone of the runtime: a process `exec`ed
-    into the created container must not reach the host's Python through
+    """Before `start` the init is still a clone of pyrunc-init: a process `exec`ed
+    into the created container must not reach that host binary through
     /proc/1/exe (nor the init's root or cwd)."""
     bundle.args("/bin/true")
     rt("create", "-b", bundle.path, bundle.id, check=True)
     p = rt("exec", bundle.id, "/bin/sh", "-c",
            "readlink /proc/1/exe; head -c 4 /proc/1/exe >/dev/null && echo READ")
     assert p.returncode != 0
-    assert "python" not in p.stdout and "READ" not in p.stdout, p.stdout
+    assert "python" not in p.stdout and "pyrunc-init" not in p.stdout, p.stdout
+    assert "READ" not in p.stdout, p.stdout
     assert "Permission denied" in p.stderr, p.stderr
     rt("start", bundle.id, check=True)  # and it still starts
 

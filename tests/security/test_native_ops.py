@@ -18,7 +18,7 @@ from runtime.process import sched
 
 def _spawn(plan: Plan) -> int:
     ch = Channel(plan)
-    pid = ch.spawn(stage1=False)
+    pid = ch.spawn()
     try:
         try:
             ch.recv()  # EOF once the process has exec'd; an error report otherwise

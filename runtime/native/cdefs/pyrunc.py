@@ -28,12 +28,12 @@ struct pyrunc_op {
     char *const *v[2];
     const void *data;
     size_t len;
+    size_t data_size;
 };
 
 struct pyrunc_plan {
     int sync_fd;
     unsigned long clone_flags;
-    int stage1;
     int cgroup_fd;
     const struct pyrunc_op *pre_ops;
     size_t n_pre;
@@ -54,7 +54,7 @@ struct pyrunc_msg {
     char text[480];
 };
 
-pid_t pyrunc_spawn(const struct pyrunc_plan *plan);
+int pyrunc_plan_memfd(const struct pyrunc_plan *plan);
 int pyrunc_socketpair(int fds[2]);
 int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
 int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);

@@ -14,6 +14,15 @@
 
 #include "pyrunc.h"
 
+/* SIG_DFL through the kernel's own call: glibc's sigaction refuses the two
+ * signals it reserves (32, 33), which posix_spawn leaves ignored in pyrunc-init.
+ * All zeroes is SIG_DFL, no flags, an empty mask, in every layout of the struct. */
+static void default_reserved(int sig)
+{
+    unsigned long zeroes[8] = { 0 };
+    syscall(SYS_rt_sigaction, sig, zeroes, NULL, (size_t)8);
+}
+
 int reset_signals(void)
 {
     sigset_t none;
@@ -21,8 +30,8 @@ int reset_signals(void)
     sigemptyset(&dfl.sa_mask);
     /* Python ignores SIGPIPE and SIGXFSZ, and ignored dispositions survive execve. */
     for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL); /* glibc-reserved signals fail: harmless */
+        if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &dfl, NULL) < 0)
+            default_reserved(sig);
     sigemptyset(&none);
     return sigprocmask(SIG_SETMASK, &none, NULL);
 }

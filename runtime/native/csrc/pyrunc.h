@@ -92,12 +92,12 @@ struct pyrunc_op {
     char *const *v[2];
     const void *data;
     size_t len;
+    size_t data_size;               /* bytes at data (len may count other units) */
 };
 
 struct pyrunc_plan {
     int sync_fd;                    /* the child's end of the sync socket */
     unsigned long clone_flags;      /* CLONE_NEW* of the namespaces created */
-    int stage1;                     /* fork first: run pre_ops (setns), then clone */
     int cgroup_fd;                  /* >= 0: cgroup2 directory to clone the process into */
     const struct pyrunc_op *pre_ops;
     size_t n_pre;
@@ -114,7 +114,7 @@ enum pyrunc_msg_type {
     MSG_ACK,           /* parent -> child: go on */
     MSG_ABORT,         /* parent -> child: give up and exit */
     MSG_ERROR,         /* child -> parent: op failed */
-    MSG_CHILD_PID,     /* stage1 -> parent: pid of the container process */
+    MSG_CHILD_PID,     /* pyrunc-init -> parent: pid of the container process */
     MSG_FD,            /* child -> parent: an fd (SCM_RIGHTS), value=what it is */
 };
 
@@ -126,8 +126,15 @@ struct pyrunc_msg {
     char text[480];
 };
 
+/* A plan in one relocatable buffer (plan_wire.c): the runtime flattens it into a
+ * memfd, pyrunc-init (init_helper.c) maps it and runs it. */
+int pyrunc_plan_memfd(const struct pyrunc_plan *plan);
+const struct pyrunc_plan *pyrunc_plan_map(int fd);
+/* pyrunc-init's work (spawn.c): the pre-operations (joining namespaces), the clone
+ * of the container process as a sibling, its pid to the runtime; never returns. */
+__attribute__((noreturn)) void pyrunc_launch(const struct pyrunc_plan *plan);
+
 /* Parent side (called from Python through cffi). */
-pid_t pyrunc_spawn(const struct pyrunc_plan *plan);
 int pyrunc_socketpair(int fds[2]);
 int pyrunc_send_msg(int fd, const struct pyrunc_msg *msg, int pass_fd);
 int pyrunc_recv_msg(int fd, struct pyrunc_msg *msg, int *recv_fd, int timeout_ms);

@@ -29,12 +29,3 @@ int op_seccomp(struct child_ctx *ctx, const struct pyrunc_op *op)
     }
     return 0;
 }
-
-#include <seccomp.h>
-
-/* libseccomp's version, for `pyrunc --version` and `features`. */
-unsigned int pyrunc_libseccomp_version(void)
-{
-    const struct scmp_version *v = seccomp_version();
-    return v ? (v->major << 16) | (v->minor << 8) | v->micro : 0;
-}

@@ -1,4 +1,4 @@
-/* clone() the container process and run its plan; the parent side of the sync socket. */
+/* pyrunc-init: clone() the container process and run its plan. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -128,7 +128,7 @@ static void report_error(struct child_ctx *ctx, int err)
     }
 }
 
-static void run_ops(struct child_ctx *ctx, const struct pyrunc_op *ops, size_t n)
+__attribute__((noreturn)) static void run_ops(struct child_ctx *ctx, const struct pyrunc_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct pyrunc_op *op = &ops[i];
@@ -171,7 +171,7 @@ static void close_inherited(const struct pyrunc_plan *plan)
     syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-static void child_main(const struct pyrunc_plan *plan)
+__attribute__((noreturn)) static void child_main(const struct pyrunc_plan *plan)
 {
     struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1,
                              .pty_master = -1, .pty_slave = -1 };
@@ -182,10 +182,11 @@ static void child_main(const struct pyrunc_plan *plan)
     run_ops(&ctx, plan->ops, plan->n_ops);
 }
 
-/* Stage 1: join existing namespaces, then clone the container process as a
- * sibling (CLONE_PARENT) so that it is a child of the runtime, report its
- * pid and exit. */
-static void stage1_main(const struct pyrunc_plan *plan)
+/* pyrunc-init's whole job: join existing namespaces, then clone the container
+ * process as a sibling (CLONE_PARENT), so that it is a child of the runtime, report
+ * its pid and exit.  The container process is a clone of this small static program,
+ * not of the runtime's Python: it maps a few pages while it waits for `start`. */
+void pyrunc_launch(const struct pyrunc_plan *plan)
 {
     struct child_ctx ctx = { .sync_fd = plan->sync_fd, .root_fd = -1, .conn_fd = -1,
                              .pty_master = -1, .pty_slave = -1 };
@@ -209,17 +210,4 @@ static void stage1_main(const struct pyrunc_plan *plan)
     struct pyrunc_msg m = { .type = MSG_CHILD_PID, .value = pid };
     pyrunc_send_msg(plan->sync_fd, &m, -1);
     _exit(0);
-}
-
-pid_t pyrunc_spawn(const struct pyrunc_plan *plan)
-{
-    pid_t pid = plan->stage1 ? raw_clone(0) : clone_into(plan->clone_flags, plan->cgroup_fd);
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        if (plan->stage1)
-            stage1_main(plan);
-        child_main(plan);
-    }
-    return pid;
 }

@@ -2,8 +2,8 @@
  * pyrunc's exec trampoline: a tiny static program, no libc, that the container
  * process executes from a sealed memfd just before the user's program.
  *
- * Why: until its last execve the container process is a clone of the runtime,
- * so /proc/self/exe is the host's Python.  A program that is a `#!/proc/self/exe`
+ * Why: until its last execve the container process is a clone of pyrunc-init,
+ * so /proc/self/exe is a host binary.  A program that is a `#!/proc/self/exe`
  * script would make the kernel start that binary inside the container, where
  * another process could reopen it for writing (CVE-2019-5736).  Executing this
  * trampoline first means that at the user's execve /proc/self/exe is a sealed,

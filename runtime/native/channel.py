@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from runtime.errors import ChildError, PyruncError
-from runtime.native import INIT, ffi, lib
+from runtime.native import INIT, ffi, init_program, lib
 from runtime.native.plan import Plan
 
 __all__ = ["Channel", "ChildError"]
@@ -29,19 +29,22 @@ class Channel:
         """Run the plan: pyrunc-init clones the container process, our child."""
         cplan = self.plan.to_c(self.child_fd)
         plan_fd = lib.pyrunc_plan_memfd(cplan)
+        program_fd = -1
         try:
             if plan_fd < 0:
                 raise PyruncError(f"write the plan: {os.strerror(-plan_fd)}")
+            path, program_fd = init_program.program()
             # dup2 onto itself clears close-on-exec in the new process only.
             inherit = sorted({plan_fd, self.child_fd, *self.plan.fds})
             try:
-                pid = os.posix_spawn(INIT, ["pyrunc-init", str(plan_fd), str(self.child_fd)], {},
+                pid = os.posix_spawn(path, ["pyrunc-init", str(plan_fd), str(self.child_fd)], {},
                                      file_actions=[(os.POSIX_SPAWN_DUP2, fd, fd) for fd in inherit])
             except OSError as err:
                 raise PyruncError(f"start {INIT}: {err.strerror}") from None
         finally:
-            if plan_fd >= 0:
-                os.close(plan_fd)
+            for fd in (plan_fd, program_fd):
+                if fd >= 0:
+                    os.close(fd)
             os.close(self.child_fd)
             self.child_fd = -1
         self.init_pid = pid

@@ -9,17 +9,22 @@ on the sync socket, never a crash).
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import signal
 import socket
 import subprocess
 
 import pytest
 
-from runtime.native import INIT, ffi, lib
+from runtime.native import INIT, ffi, init_program, lib
+from runtime.native.channel import Channel
 from runtime.native.plan import Plan
 from tests.support.runtime import is_pyrunc
 
 pytestmark = pytest.mark.skipif(not is_pyrunc(), reason="pyrunc's own helper program")
+ALL_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
 def _status(pid: int) -> dict[str, str]:
@@ -97,3 +102,40 @@ def test_pyrunc_init_is_no_command(args):
     p = subprocess.run([INIT, *args], capture_output=True, text=True, timeout=10)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and "the runtime's helper" in p.stderr
+
+
+def test_root_executes_pyrunc_init_itself():
+    assert init_program.program(INIT, unprivileged=False) == (INIT, -1)
+
+
+def test_a_writable_pyrunc_init_runs_from_a_sealed_copy(tmp_path, monkeypatch):
+    """An unprivileged caller who may write pyrunc-init (their own venv): the clone
+    is made from a sealed memfd, so /proc/<pid>/exe leads to nothing writable."""
+    copy = tmp_path / "pyrunc-init"
+    shutil.copy(INIT, copy)
+    original = init_program.program
+    monkeypatch.setattr(init_program, "program",
+                        lambda: original(str(copy), unprivileged=True))
+    plan = Plan()
+    plan.sync("look")
+    argv = ["/bin/sleep", "30"]
+    plan.add(lib.OP_LOOKUP, "look up sleep", v=(argv, ["PATH=/bin"]))
+    plan.add(lib.OP_EXEC, "exec sleep", v=(argv, ["PATH=/bin"]))
+    ch = Channel(plan)
+    pid = ch.spawn()
+    try:
+        assert ch.wait_sync()[0] == "look"
+        assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:pyrunc-init")
+        fd = os.open(f"/proc/{pid}/exe", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            assert fcntl.fcntl(fd, fcntl.F_GET_SEALS) == ALL_SEALS
+            assert os.pread(fd, 1 << 21, 0) == copy.read_bytes()
+            with pytest.raises(OSError):
+                os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_CLOEXEC)
+        finally:
+            os.close(fd)
+        ch.ack()
+    finally:
+        ch.close()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

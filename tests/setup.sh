@@ -11,7 +11,7 @@ fi
 
 # criu: its RPC messages (pycriu) let `features` report checkpoint support, as runc;
 # criu itself runs in the guest (this kernel is too new for Debian's 3.17).
-PACKAGES=(python3 python3-venv python3-dev gcc libseccomp-dev busybox-static runc crun uidmap criu)
+PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libseccomp-dev busybox-static runc crun uidmap criu)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

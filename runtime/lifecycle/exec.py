@@ -216,10 +216,7 @@ class _Exec:
             with Foreground() as fg:
                 self.channel = Channel(plan)
                 try:
-                    self.pid = self.channel.spawn()
-                except PyruncError:
-                    self._reap_init()
-                    raise
+                    self.pid = self.channel.spawn()  # pyrunc-init is reaped there
                 finally:
                     join.close()
                 for fd in [console, root, *(fd for _, fd, _ in joined)]:
@@ -367,14 +364,6 @@ class _Exec:
         pidfd = self._keep(os.pidfd_open(self.pid))
         self.host.set_raw()
         terminal.relay(master, self.host, pidfd)
-
-    def _reap_init(self) -> None:
-        if self.channel is not None and self.channel.init_pid:
-            try:
-                os.waitpid(self.channel.init_pid, 0)
-            except ChildProcessError:
-                pass
-            self.channel.init_pid = 0
 
     def close(self) -> None:
         """A process that failed on its way to execve, or whose runtime failed after,

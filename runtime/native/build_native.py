@@ -27,7 +27,6 @@ SOURCES = ("spawn.c", "sync.c", "namespaces.c", "mounts.c", "devices.c", "creds.
 # The extension alone links libseccomp (its version for `features`); pyrunc-init,
 # static, runs the operations and nothing else.
 EXTENSION_ONLY = ("libseccomp_version.c",)
-INIT = "pyrunc-init"
 INIT_FLAGS = ("-static", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-ffunction-sections",
               "-fdata-sections", "-Wl,--gc-sections", "-s")
 # The exec trampoline (csrc/trampoline.c) is its own static program: no libc, no

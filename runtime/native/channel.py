@@ -22,7 +22,6 @@ class Channel:
             raise PyruncError(f"socketpair: {os.strerror(-r)}")
         self.fd, self.child_fd = fds[0], fds[1]
         self.pid = 0
-        self.init_pid = 0       # pyrunc-init, until it has reported the pid
         self.pending: list = []  # messages that arrived before pyrunc-init's pid report
 
     def spawn(self) -> int:
@@ -47,7 +46,6 @@ class Channel:
                     os.close(fd)
             os.close(self.child_fd)
             self.child_fd = -1
-        self.init_pid = pid
         try:
             # The container process shares the socket and may speak first.
             while True:
@@ -57,7 +55,6 @@ class Channel:
                 self.pending.append((msg, fd))
         finally:
             os.waitpid(pid, 0)
-            self.init_pid = 0
         self.pid = int(msg.value)
         return self.pid
 
